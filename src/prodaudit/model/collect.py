@@ -1,0 +1,497 @@
+"""One pass over a module's syntax tree that records the generic facts (model/facts.py).
+
+Modelled on pyflakes' habit: scopes are tracked while walking, and each function's local
+names are computed before its body is visited, so a mutation can be told apart from a
+local rebinding.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+
+from prodaudit.model.facts import (
+    AssignFact,
+    CallFact,
+    ClassFact,
+    ExceptFact,
+    FunctionFact,
+    MutationFact,
+    ParamFact,
+)
+from prodaudit.model.resolve import ImportTable
+from prodaudit.model.values import Value, dotted_name, to_value
+
+MUTATING_METHODS = frozenset({
+    "append", "appendleft", "extend", "extendleft", "insert", "add", "update", "pop",
+    "popleft", "popitem", "clear", "setdefault", "remove", "discard", "put", "put_nowait",
+    "__setitem__", "__delitem__",
+})
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical",
+                         "log", "print_exc", "capture_exception"})
+BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "builtins.Exception",
+                              "builtins.BaseException"})
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DECISIONS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.IfExp, ast.ExceptHandler,
+              ast.With, ast.AsyncWith, ast.Assert, ast.comprehension, ast.match_case)
+
+
+def local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
+    """(locals, globals) of a function: params and names it binds, minus global/nonlocal."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    args = fn.args
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if arg is not None:
+            bound.add(arg.arg)
+    stack = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+            continue
+        if isinstance(node, (*_FUNCS, ast.ClassDef)):
+            bound.add(node.name)
+            continue  # its body is another scope
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchAs) and node.name:
+            bound.add(node.name)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound - declared, declared
+
+
+def is_stub_body(body: list[ast.stmt]) -> bool:
+    statements = list(body)
+    if statements and isinstance(statements[0], ast.Expr) and isinstance(
+        statements[0].value, ast.Constant) and isinstance(statements[0].value.value, str):
+        statements = statements[1:]
+    if not statements:
+        return True
+    if len(statements) != 1:
+        return False
+    only = statements[0]
+    if isinstance(only, ast.Pass):
+        return True
+    if isinstance(only, ast.Expr) and isinstance(only.value, ast.Constant) and only.value.value is Ellipsis:
+        return True
+    if isinstance(only, ast.Raise) and only.exc is not None:
+        exc = only.exc.func if isinstance(only.exc, ast.Call) else only.exc
+        return dotted_name(exc) in {"NotImplementedError", "NotImplemented"}
+    return False
+
+
+class FactCollector(ast.NodeVisitor):
+    def __init__(self, imports: ImportTable):
+        self.imports = imports
+        self.functions: list[FunctionFact] = []
+        self.classes: list[ClassFact] = []
+        self.calls: list[CallFact] = []
+        self.assignments: list[AssignFact] = []
+        self.mutations: list[MutationFact] = []
+        self.excepts: list[ExceptFact] = []
+        self.globals_declared: list[tuple[str, str]] = []
+        # nodes by type, for file rules that would otherwise walk the tree again
+        self.index: dict[type, list[ast.AST]] = defaultdict(list)
+        self.parents: dict[int, ast.AST] = {}
+        self.scope_of_node: dict[int, str] = {}
+        self._scope: list[str] = []  # qualname parts
+        self._scope_kinds: list[str] = []  # "class" / "function"
+        self._locals: list[set[str]] = []
+        self._loop_depth: list[int] = [0]
+        self._try_depth: list[int] = [0]
+        self._except_depth: list[int] = [0]
+        self._awaited: set[int] = set()
+        self._discarded: set[int] = set()
+        self._targets: dict[int, str] = {}
+        self._with_items: set[int] = set()
+        self._decorator_calls: set[int] = set()
+        self._await_count: list[int] = []
+
+    # -- helpers -------------------------------------------------------------------
+    @property
+    def scope(self) -> str:
+        return ".".join(self._scope)
+
+    def value(self, node: ast.AST | None) -> Value | None:
+        return to_value(node, self.imports.resolve)
+
+    def resolve_node(self, node: ast.AST) -> str:
+        dotted = dotted_name(node)
+        return self.imports.resolve(dotted) if dotted else ""
+
+    def in_function(self) -> bool:
+        return bool(self._scope_kinds) and self._scope_kinds[-1] == "function"
+
+    def is_nonlocal_root(self, root: str) -> bool:
+        head = root.split(".")[0]
+        if head in ("self", "cls"):
+            return "." in root
+        if not self._locals:
+            return True  # module level: any mutation is of module state
+        return head not in self._locals[-1]
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            self.parents[id(child)] = node
+            self.index[type(child)].append(child)
+            self.visit(child)
+
+    # -- scopes --------------------------------------------------------------------
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for deco in node.decorator_list:
+            if isinstance(deco, ast.Call):
+                self._decorator_calls.add(id(deco))
+        qualname = ".".join([*self._scope, node.name])
+        methods = tuple(n.name for n in node.body if isinstance(n, _FUNCS))
+        self.classes.append(ClassFact(
+            qualname=qualname, name=node.name, line=node.lineno,
+            end_line=node.end_lineno or node.lineno,
+            bases=tuple(v for v in map(self.value, node.bases) if v),
+            keywords=tuple((kw.arg or "**", self.value(kw.value) or Value("other"))
+                           for kw in node.keywords),
+            decorators=tuple(v for v in map(self.value, node.decorator_list) if v),
+            methods=methods,
+        ))
+        # Decorators and bases belong to the enclosing scope.
+        for child in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
+            self.parents[id(child)] = node
+            self.index[type(child)].append(child)
+            self.visit(child)
+        self._scope.append(node.name)
+        self._scope_kinds.append("class")
+        for stmt in node.body:
+            self.parents[id(stmt)] = node
+            self.index[type(stmt)].append(stmt)
+            self.scope_of_node[id(stmt)] = self.scope
+            self.visit(stmt)
+        self._scope.pop()
+        self._scope_kinds.pop()
+
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for deco in node.decorator_list:
+            if isinstance(deco, ast.Call):
+                self._decorator_calls.add(id(deco))
+        class_name = self.scope if self._scope_kinds and self._scope_kinds[-1] == "class" else ""
+        parent = self.scope if self.in_function() else ""
+        qualname = ".".join([*self._scope, node.name])
+        self.scope_of_node[id(node)] = qualname
+        # Decorators, defaults and annotations are evaluated in the enclosing scope.
+        outer = [*node.decorator_list, *node.args.defaults,
+                 *(d for d in node.args.kw_defaults if d is not None)]
+        for child in outer:
+            self.parents[id(child)] = node
+            self.index[type(child)].append(child)
+            self.visit(child)
+
+        bound, declared = local_names(node)
+        for name in sorted(declared):
+            self.globals_declared.append((qualname, name))
+        self._scope.append(node.name)
+        self._scope_kinds.append("function")
+        self._locals.append(bound)
+        self._loop_depth.append(0)
+        self._try_depth.append(0)
+        self._except_depth.append(0)
+        self._await_count.append(0)
+        returns: list[Value | None] = []
+        has_yield = False
+        complexity = 1
+        for stmt in node.body:
+            self.parents[id(stmt)] = node
+            self.index[type(stmt)].append(stmt)
+            self.visit(stmt)
+        # Returns and yields of this function only (not nested functions).
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            child = stack.pop()
+            if isinstance(child, (*_FUNCS, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.Return):
+                returns.append((child.lineno, self.value(child.value)))
+            elif isinstance(child, (ast.Yield, ast.YieldFrom)):
+                has_yield = True
+            if isinstance(child, _DECISIONS):
+                complexity += 1
+            elif isinstance(child, ast.BoolOp):
+                complexity += len(child.values) - 1
+            stack.extend(ast.iter_child_nodes(child))
+        awaits = self._await_count.pop()
+        self._scope.pop()
+        self._scope_kinds.pop()
+        self._locals.pop()
+        self._loop_depth.pop()
+        self._try_depth.pop()
+        self._except_depth.pop()
+
+        args = node.args
+        params: list[ParamFact] = []
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        for index, arg in enumerate(positional):
+            kind = "posonly" if index < len(args.posonlyargs) else "arg"
+            params.append(ParamFact(arg.arg, kind, self.value(arg.annotation), self.value(defaults[index])))
+        if args.vararg:
+            params.append(ParamFact(args.vararg.arg, "vararg", self.value(args.vararg.annotation)))
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+            params.append(ParamFact(arg.arg, "kwonly", self.value(arg.annotation), self.value(default)))
+        if args.kwarg:
+            params.append(ParamFact(args.kwarg.arg, "kwarg", self.value(args.kwarg.annotation)))
+        first = node.body[0] if node.body else None
+        has_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+        self.functions.append(FunctionFact(
+            qualname=qualname, name=node.name,
+            line=node.decorator_list[0].lineno if node.decorator_list else node.lineno,
+            end_line=node.end_lineno or node.lineno,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            class_name=class_name, parent=parent,
+            decorators=tuple(v for v in map(self.value, node.decorator_list) if v),
+            params=tuple(params), returns=self.value(node.returns),
+            return_values=tuple(value for _, value in sorted(returns, key=lambda r: r[0])),
+            is_stub=is_stub_body(node.body), has_yield=has_yield, has_docstring=has_doc,
+            await_count=awaits, def_line=node.lineno, complexity=complexity,
+        ))
+
+    visit_FunctionDef = _visit_function
+    visit_AsyncFunctionDef = _visit_function
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.generic_visit(node)
+
+    # -- control flow context --------------------------------------------------------
+    def _loop(self, node: ast.AST) -> None:
+        # The iterable is evaluated once, outside the loop.
+        iterable = getattr(node, "iter", None) or getattr(node, "test", None)
+        if iterable is not None:
+            self.parents[id(iterable)] = node
+            self.index[type(iterable)].append(iterable)
+            self.visit(iterable)
+        self._loop_depth[-1] += 1
+        for child in ast.iter_child_nodes(node):
+            if child is iterable:
+                continue
+            self.parents[id(child)] = node
+            self.index[type(child)].append(child)
+            self.visit(child)
+        self._loop_depth[-1] -= 1
+
+    visit_For = _loop
+    visit_AsyncFor = _loop
+    visit_While = _loop
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self._loop_depth[-1] += 1
+        self.generic_visit(node)
+        self._loop_depth[-1] -= 1
+
+    def _comprehension(self, node: ast.AST) -> None:
+        # Element expressions run once per item: count them as inside a loop.
+        self._loop_depth[-1] += 1
+        self.generic_visit(node)
+        self._loop_depth[-1] -= 1
+
+    visit_ListComp = _comprehension
+    visit_SetComp = _comprehension
+    visit_DictComp = _comprehension
+    visit_GeneratorExp = _comprehension
+
+    def _try(self, node: ast.Try) -> None:
+        self._try_depth[-1] += 1
+        for stmt in node.body:
+            self.parents[id(stmt)] = node
+            self.index[type(stmt)].append(stmt)
+            self.visit(stmt)
+        self._try_depth[-1] -= 1
+        for part in [*node.handlers, *node.orelse, *node.finalbody]:
+            self.parents[id(part)] = node
+            self.index[type(part)].append(part)
+            self.visit(part)
+
+    visit_Try = _try
+    visit_TryStar = _try
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        types: list[str] = []
+        if node.type is not None:
+            elts = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+            types = [self.resolve_node(e) or "<expr>" for e in elts]
+        if node.type is None:
+            kind = "bare"
+        elif any(t in BROAD_EXCEPTIONS for t in types):
+            kind = "broad"
+        else:
+            kind = "specific"
+        reraises = False
+        logs = False
+        stack: list[ast.AST] = list(node.body)
+        while stack:
+            child = stack.pop()
+            if isinstance(child, (*_FUNCS, ast.ClassDef, ast.Lambda)):
+                continue
+            if isinstance(child, ast.Raise):
+                reraises = True
+            elif isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and child.func.attr in LOG_METHODS:
+                logs = True
+            stack.extend(ast.iter_child_nodes(child))
+        self.excepts.append(ExceptFact(
+            scope=self.scope, line=node.lineno, kind=kind, types=tuple(types),
+            reraises=reraises, logs=logs,
+            body_kinds=tuple(type(s).__name__.lower() for s in node.body),
+            end_line=node.end_lineno or node.lineno,
+        ))
+        self._except_depth[-1] += 1
+        self.generic_visit(node)
+        self._except_depth[-1] -= 1
+
+    # -- statements that give calls their context ------------------------------------
+    def visit_Expr(self, node: ast.Expr) -> None:
+        inner = node.value.value if isinstance(node.value, ast.Await) else node.value
+        if isinstance(inner, ast.Call):
+            self._discarded.add(id(inner))
+        self.generic_visit(node)
+
+    def visit_Await(self, node: ast.Await) -> None:
+        if isinstance(node.value, ast.Call):
+            self._awaited.add(id(node.value))
+        if self._await_count:
+            self._await_count[-1] += 1
+        self.generic_visit(node)
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            if isinstance(item.context_expr, ast.Call):
+                self._with_items.add(id(item.context_expr))
+                if item.optional_vars is not None:
+                    self._targets[id(item.context_expr)] = dotted_name(item.optional_vars) or ""
+        self.generic_visit(node)
+
+    visit_With = _with
+    visit_AsyncWith = _with
+
+    def _record_assign(self, target: ast.expr, value: ast.expr | None, line: int,
+                       annotation: ast.expr | None = None, augmented: str = "") -> None:
+        name = dotted_name(target)
+        if name is not None:
+            record_here = not self.in_function() or name.startswith(("self.", "cls."))
+            if record_here:
+                self.assignments.append(AssignFact(
+                    scope=self.scope, target=name, line=line, value=self.value(value),
+                    annotation=self.value(annotation), augmented=augmented))
+            if "." in name and self.in_function() and self.is_nonlocal_root(name.rsplit(".", 1)[0]) \
+                    and not name.startswith(("self.", "cls.")):
+                self.mutations.append(MutationFact(self.scope, name.rsplit(".", 1)[0], "setattr", line))
+            if augmented and self.in_function() and "." not in name and self.is_nonlocal_root(name):
+                self.mutations.append(MutationFact(self.scope, name, "augassign", line))
+            elif (not augmented and self.in_function() and "." not in name
+                  and self._locals and name not in self._locals[-1]):
+                # Only reachable for names declared `global`: a rebinding of module state.
+                self.mutations.append(MutationFact(self.scope, name, "rebind", line))
+            if augmented and name.startswith(("self.", "cls.")) and self.in_function():
+                self.mutations.append(MutationFact(self.scope, name, "augassign", line))
+        elif isinstance(target, ast.Subscript):
+            root = _subscript_root(target)
+            if root and self.is_nonlocal_root(root):
+                self.mutations.append(MutationFact(self.scope, root, "setitem", line, keyed=True))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for elt in target.elts:
+                self._record_assign(elt, None, line)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        value = node.value.value if isinstance(node.value, ast.Await) else node.value
+        if isinstance(value, ast.Call) and node.targets:
+            self._targets[id(value)] = dotted_name(node.targets[0]) or ""
+        for target in node.targets:
+            self._record_assign(target, node.value, node.lineno)
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        value = node.value.value if isinstance(node.value, ast.Await) else node.value
+        if isinstance(value, ast.Call):
+            self._targets[id(value)] = dotted_name(node.target) or ""
+        self._record_assign(node.target, node.value, node.lineno, annotation=node.annotation)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._record_assign(node.target, node.value, node.lineno, augmented=type(node.op).__name__)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Subscript):
+                root = _subscript_root(target)
+                if root and self.is_nonlocal_root(root):
+                    self.mutations.append(MutationFact(self.scope, root, "delitem", node.lineno, keyed=True))
+        self.generic_visit(node)
+
+    # -- calls -----------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        callee = dotted_name(func)
+        if callee is None:
+            # `self._attempts[key].append(x)`, `get_client().get(url)`
+            callee = _callee_text(func)
+            name = callee
+        else:
+            name = self.imports.resolve(callee)
+        if isinstance(func, ast.Attribute) and func.attr in MUTATING_METHODS:
+            receiver = func.value
+            keyed = isinstance(receiver, ast.Subscript)
+            root = _subscript_root(receiver) if keyed else dotted_name(receiver)
+            if root and self.is_nonlocal_root(root) and root.split(".")[0] not in self.imports._bindings:
+                self.mutations.append(MutationFact(self.scope, root, f"call:{func.attr}", node.lineno, keyed))
+        node_id = id(node)
+        self.calls.append(CallFact(
+            scope=self.scope, callee=callee, name=name, line=node.lineno,
+            column=node.col_offset + 1, end_line=node.end_lineno or node.lineno,
+            awaited=node_id in self._awaited, in_loop=self._loop_depth[-1] > 0,
+            in_try=self._try_depth[-1] > 0, in_except=self._except_depth[-1] > 0,
+            discarded=node_id in self._discarded, target=self._targets.get(node_id, ""),
+            with_item=node_id in self._with_items, is_decorator=node_id in self._decorator_calls,
+            args=tuple(v for v in (self.value(a) for a in node.args[:32]) if v),
+            keywords=tuple((kw.arg or "**", self.value(kw.value) or Value("other"))
+                           for kw in node.keywords[:32]),
+            has_star_args=any(isinstance(a, ast.Starred) for a in node.args)
+            or any(kw.arg is None for kw in node.keywords),
+        ))
+        self.generic_visit(node)
+
+
+def _subscript_root(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return dotted_name(node)
+
+
+def _callee_text(func: ast.AST) -> str:
+    parts: list[str] = []
+    node = func
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Subscript):
+            parts.append("[]")
+            node = node.value
+        elif isinstance(node, ast.Call):
+            parts.append("()")
+            node = node.func
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            break
+        else:
+            parts.append("<expr>")
+            break
+    text = ""
+    for part in reversed(parts):
+        if part in ("[]", "()"):
+            text += part
+        else:
+            text += ("." if text else "") + part
+    return text

@@ -1,0 +1,199 @@
+"""The per-module facts: frozen, picklable records the summary step produces.
+
+They are deliberately generic (calls, functions, classes, assignments, mutations,
+exception handlers, comments). The project model (routes, ORM, settings, singletons)
+interprets them; rules ask the model. Scopes are qualified names inside the module:
+"" for module level, "Class" for a class body, "func" / "Class.method" / "outer.inner".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prodaudit.findings import Finding
+from prodaudit.model.resolve import ImportFact
+from prodaudit.model.values import Value
+
+
+@dataclass(frozen=True)
+class LineStats:
+    """Physical lines: blank = whitespace only; comment = first non-blank char is '#';
+    code = every other line (docstrings and multi-line strings count as code)."""
+
+    total: int = 0
+    code: int = 0
+    comment: int = 0
+    blank: int = 0
+
+
+@dataclass(frozen=True)
+class ParamFact:
+    name: str
+    kind: str  # posonly, arg, vararg, kwonly, kwarg
+    annotation: Value | None = None
+    default: Value | None = None
+
+
+@dataclass(frozen=True)
+class FunctionFact:
+    qualname: str
+    name: str
+    line: int
+    end_line: int
+    is_async: bool
+    class_name: str = ""  # enclosing class qualname for methods
+    parent: str = ""  # enclosing function qualname for nested functions
+    decorators: tuple[Value, ...] = ()
+    params: tuple[ParamFact, ...] = ()
+    returns: Value | None = None  # the annotation
+    # What `return` statements return (None for a bare `return`), in order.
+    return_values: tuple[Value | None, ...] = ()
+    # Body is only docstring / pass / ... / raise NotImplementedError.
+    is_stub: bool = False
+    has_yield: bool = False
+    has_docstring: bool = False
+    await_count: int = 0
+    # Line of the `def` keyword (decorators come before it).
+    def_line: int = 0
+    complexity: int = 1  # McCabe-style: 1 + decision points
+
+
+@dataclass(frozen=True)
+class ClassFact:
+    qualname: str
+    name: str
+    line: int
+    end_line: int
+    bases: tuple[Value, ...] = ()
+    keywords: tuple[tuple[str, Value], ...] = ()  # metaclass=..., table=True
+    decorators: tuple[Value, ...] = ()
+    methods: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CallFact:
+    scope: str
+    callee: str  # as written: "requests.get", "self.client.get", "router.get"
+    name: str  # resolved through imports: "requests.get"; as written when unresolved
+    line: int
+    column: int
+    end_line: int
+    awaited: bool = False
+    in_loop: bool = False
+    in_try: bool = False
+    in_except: bool = False
+    discarded: bool = False  # an expression statement: the result is dropped
+    target: str = ""  # `x = call()` / `async with call() as x` -> "x"
+    with_item: bool = False  # used as a context manager
+    is_decorator: bool = False
+    args: tuple[Value, ...] = ()
+    keywords: tuple[tuple[str, Value], ...] = ()
+    has_star_args: bool = False
+
+    def keyword(self, key: str) -> Value | None:
+        for name, value in self.keywords:
+            if name == key:
+                return value
+        return None
+
+    def as_value(self) -> Value:
+        return Value("call", self.callee, name=self.name, items=self.args,
+                     keywords=self.keywords, line=self.line)
+
+
+@dataclass(frozen=True)
+class AssignFact:
+    scope: str
+    target: str  # "x", "self.x", "Class.x" as written (first target for chains)
+    line: int
+    value: Value | None = None
+    annotation: Value | None = None
+    augmented: str = ""  # operator name for `x += 1`, e.g. "Add"
+
+
+@dataclass(frozen=True)
+class MutationFact:
+    """State changed in place: `root[k] = v`, `root.append(x)`, `del root[k]`, `g += 1`.
+
+    `root` is the dotted name whose object changes ("_cache", "self._attempts"). Only
+    non-local roots are recorded: module globals (names not bound in the function) and
+    attributes of self/cls.
+    """
+
+    scope: str
+    root: str
+    how: str  # setitem, delitem, setattr, augassign, rebind (global), call:<method>
+    line: int
+    keyed: bool = False  # through a subscript: root[key]...
+
+
+@dataclass(frozen=True)
+class ExceptFact:
+    scope: str
+    line: int
+    kind: str  # bare, broad (Exception/BaseException), specific
+    types: tuple[str, ...] = ()  # resolved exception names
+    reraises: bool = False  # body contains a bare `raise` or `raise ... from`
+    logs: bool = False  # body calls a logging-like method
+    body_kinds: tuple[str, ...] = ()  # statement kinds of the body: pass, continue, return...
+    end_line: int = 0
+
+
+@dataclass(frozen=True)
+class CommentFact:
+    line: int
+    tag: str  # TODO, FIXME, HACK, XXX
+    text: str
+
+
+@dataclass(frozen=True)
+class SuppressionFact:
+    line: int  # the line the suppression applies to
+    written_at: int  # the line the comment is on
+    codes: tuple[str, ...]  # empty = all
+    reason: str
+    kind: str  # "prodaudit" or "noqa"
+    file_level: bool = False
+
+
+@dataclass(frozen=True)
+class ParseProblem:
+    kind: str  # syntax, decode, newer-syntax
+    message: str
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class ModuleSummary:
+    path: str
+    module: str  # dotted path from the audit root ("backend.app.routers.auth")
+    kind: str
+    is_package: bool
+    digest: str
+    stats: LineStats = LineStats()
+    problem: ParseProblem | None = None
+    imports: tuple[ImportFact, ...] = ()
+    functions: tuple[FunctionFact, ...] = ()
+    classes: tuple[ClassFact, ...] = ()
+    assignments: tuple[AssignFact, ...] = ()
+    calls: tuple[CallFact, ...] = ()
+    mutations: tuple[MutationFact, ...] = ()
+    excepts: tuple[ExceptFact, ...] = ()
+    comments: tuple[CommentFact, ...] = ()
+    suppressions: tuple[SuppressionFact, ...] = ()
+    # Names declared `global` per function scope.
+    globals_declared: tuple[tuple[str, str], ...] = ()
+    findings: tuple[Finding, ...] = ()
+    # Specialised facts recorded by model extractors (N+1 loops, SQL strings...); filter
+    # them by type with facts_of().
+    extra: tuple[object, ...] = field(default=())
+
+    def facts_of(self, kind: type) -> list:
+        return [fact for fact in self.extra if isinstance(fact, kind)]
+
+    def function(self, qualname: str) -> FunctionFact | None:
+        for fn in self.functions:
+            if fn.qualname == qualname:
+                return fn
+        return None

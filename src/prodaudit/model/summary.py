@@ -1,0 +1,240 @@
+"""The summary step: one file in, one picklable ModuleSummary out (the cache unit).
+
+It reads and decodes the file, parses it, records the generic facts, scans comments for
+task tags and suppressions, and runs the file rules, whose findings are cached with the
+summary. Nothing here knows about other files.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import shutil
+import subprocess
+import sys
+import tokenize
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+
+from prodaudit.findings import Finding, Location
+from prodaudit.model.collect import FactCollector
+from prodaudit.model.facts import (
+    CommentFact,
+    LineStats,
+    ModuleSummary,
+    ParseProblem,
+    SuppressionFact,
+)
+from prodaudit.model.resolve import ImportTable, collect_imports
+
+TASK_TAG = re.compile(r"\b(TODO|FIXME|HACK)\b|\bXXX\b", re.I)
+SUPPRESSION = re.compile(
+    r"#\s*prodaudit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?(?P<reason>[^#]*)", re.I)
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
+
+
+@dataclass
+class ParsedModule:
+    """What a file rule sees: the tree plus the facts already collected from it."""
+
+    path: str
+    module: str
+    kind: str
+    source: str
+    tree: ast.Module
+    imports: ImportTable
+    collector: FactCollector
+    lines: list[str] = field(default_factory=list)
+
+    def resolve(self, node: ast.AST) -> str:
+        return self.collector.resolve_node(node)
+
+    def nodes(self, *types: type) -> list[ast.AST]:
+        """Every node of these types, in source order."""
+        found: list[ast.AST] = []
+        for kind in types:
+            found.extend(self.collector.index.get(kind, ()))
+        found.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+        return found
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self.collector.parents.get(id(node))
+
+    def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        current = self.parent(node)
+        while current is not None:
+            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return current
+            current = self.parent(current)
+        return None
+
+    def scope_name(self, fn: ast.AST) -> str:
+        return self.collector.scope_of_node.get(id(fn), "")
+
+    def location(self, node: ast.AST) -> Location:
+        return Location(self.path, getattr(node, "lineno", 0), getattr(node, "col_offset", -1) + 1,
+                        getattr(node, "end_lineno", 0) or 0, (getattr(node, "end_col_offset", -1) or -1) + 1)
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
+
+
+def decode_source(data: bytes) -> str:
+    """Decode like the interpreter: BOM and PEP 263 coding cookie, UTF-8 by default."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def line_stats(lines: Sequence[str]) -> LineStats:
+    blank = comment = 0
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            blank += 1
+        elif stripped.startswith("#"):
+            comment += 1
+    total = len(lines)
+    return LineStats(total=total, code=total - blank - comment, comment=comment, blank=blank)
+
+
+def scan_comments(source: str) -> tuple[list[CommentFact], list[SuppressionFact]]:
+    """Task tags and suppressions from COMMENT tokens only (never from strings)."""
+    wants_tags = TASK_TAG.search(source) is not None
+    wants_suppressions = "prodaudit" in source or "noqa" in source.lower()
+    if not (wants_tags or wants_suppressions):
+        return [], []
+    comments: list[CommentFact] = []
+    suppressions: list[SuppressionFact] = []
+    own_line_comments: list[tuple[int, str]] = []
+    code_lines: set[int] = set()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return [], []
+    for token in tokens:
+        if token.type == tokenize.COMMENT:
+            line = token.start[0]
+            text = token.string
+            if wants_tags:
+                match = TASK_TAG.search(text)
+                if match:
+                    tag = match.group(0).upper()
+                    comments.append(CommentFact(line, tag, text.lstrip("#").strip()[:200]))
+            if wants_suppressions:
+                own_line = token.line[: token.start[1]].strip() == ""
+                if own_line:
+                    own_line_comments.append((line, text))
+                else:
+                    suppressions.extend(_suppressions_in(text, line, line))
+        elif token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                                tokenize.ENDMARKER, tokenize.ENCODING):
+            for line in range(token.start[0], token.end[0] + 1):
+                code_lines.add(line)
+    if own_line_comments:
+        ordered = sorted(code_lines)
+        for line, text in own_line_comments:
+            # A comment on its own line applies to the next line of code.
+            target = next((n for n in ordered if n > line), line)
+            suppressions.extend(_suppressions_in(text, target, line))
+    return comments, suppressions
+
+
+def _suppressions_in(text: str, target: int, written_at: int) -> list[SuppressionFact]:
+    found = []
+    match = SUPPRESSION.search(text)
+    if match:
+        codes = tuple(c.strip().upper() for c in re.split(r"[,\s]+", match.group("codes") or "") if c.strip())
+        reason = match.group("reason").strip().lstrip("-:—").strip()
+        found.append(SuppressionFact(target, written_at, codes, reason, "prodaudit",
+                                     file_level=bool(match.group("file"))))
+    noqa = NOQA.search(text)
+    if noqa and not match:
+        codes = tuple(c.upper() for c in re.split(r"[,\s]+", noqa.group("codes") or "") if c)
+        found.append(SuppressionFact(target, written_at, codes, "noqa", "noqa"))
+    return found
+
+
+@cache
+def newer_interpreter() -> str | None:
+    """A newer CPython than the running one, to tell new syntax from broken syntax."""
+    current = sys.version_info[:2]
+    for minor in range(20, current[1], -1):
+        exe = shutil.which(f"python3.{minor}")
+        if exe:
+            return exe
+    return None
+
+
+def classify_syntax_error(data: bytes) -> str:
+    exe = newer_interpreter()
+    if exe is None:
+        return "syntax"
+    try:
+        proc = subprocess.run([exe, "-c", "import ast,sys; ast.parse(sys.stdin.buffer.read())"],
+                              input=data, capture_output=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return "syntax"
+    return "newer-syntax" if proc.returncode == 0 else "syntax"
+
+
+def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, digest: str,
+              file_rules: Sequence = ()) -> ModuleSummary:
+    base = dict(path=path, module=module, kind=kind, is_package=is_package, digest=digest)
+    try:
+        source = decode_source(data)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        return ModuleSummary(**base, problem=ParseProblem("decode", f"cannot decode as Python source: {exc.__class__.__name__}: {str(exc)[:120]}"))
+    lines = source.splitlines()
+    stats = line_stats(lines)
+    if "\x00" in source:
+        return ModuleSummary(**base, stats=stats, problem=ParseProblem("decode", "file contains NUL bytes"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences are not our business here
+            tree = ast.parse(source, filename=path, type_comments=False)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        line = getattr(exc, "lineno", 0) or 0
+        column = getattr(exc, "offset", 0) or 0
+        message = getattr(exc, "msg", None) or str(exc) or exc.__class__.__name__
+        kind_of_problem = classify_syntax_error(data) if isinstance(exc, SyntaxError) else "syntax"
+        return ModuleSummary(**base, stats=stats,
+                             problem=ParseProblem(kind_of_problem, str(message)[:200], line, column))
+    imports = collect_imports(tree, module, is_package)
+    table = ImportTable(imports, module)
+    collector = FactCollector(table)
+    try:
+        collector.visit(tree)
+    except RecursionError:
+        return ModuleSummary(**base, stats=stats, problem=ParseProblem("syntax", "expression nesting too deep to analyse"))
+    comments, suppressions = scan_comments(source)
+    parsed = ParsedModule(path, module, kind, source, tree, table, collector, lines)
+    findings: list[Finding] = []
+    extra: list[object] = []
+    for rule in file_rules:
+        findings.extend(run_file_rule(rule, parsed))
+    return ModuleSummary(
+        **base, stats=stats, imports=tuple(imports),
+        functions=tuple(sorted(collector.functions, key=lambda f: (f.line, f.qualname))),
+        classes=tuple(collector.classes), assignments=tuple(collector.assignments),
+        calls=tuple(collector.calls), mutations=tuple(collector.mutations),
+        excepts=tuple(collector.excepts), comments=tuple(comments),
+        suppressions=tuple(suppressions), globals_declared=tuple(collector.globals_declared),
+        findings=tuple(findings), extra=tuple(extra),
+    )
+
+
+def run_file_rule(rule, parsed: ParsedModule) -> list[Finding]:
+    """Run one file rule; a crash becomes an internal-error finding unless strict."""
+    from prodaudit.errors import internal_error_finding, strict_mode
+
+    if parsed.kind not in rule.meta.file_kinds:
+        return []
+    try:
+        return list(rule.check_module(parsed))
+    except Exception as exc:  # one broken rule must not stop the audit
+        if strict_mode():
+            raise
+        return [internal_error_finding(rule.meta.id, parsed.path, exc)]

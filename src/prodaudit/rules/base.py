@@ -1,0 +1,178 @@
+"""Rule metadata, the two kinds of rule, and the registry.
+
+A *file rule* needs one module's syntax only; it runs inside the summary step (in a worker
+process, cached with the summary). A *project rule* is a pure function of the project
+model and runs once per audit. Bridged rules name ruff codes; the ruff bridge turns ruff's
+diagnostics into their findings.
+
+Rule docs live in the class docstring with the sections listed in DOC_SECTIONS; the
+catalog tests check that every rule has them and that the Example fires and the
+Use-instead code does not.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar
+
+from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
+
+if TYPE_CHECKING:
+    from prodaudit.model.project import Project
+    from prodaudit.model.summary import ParsedModule
+
+RULE_ID = re.compile(r"^PA\d{3}$")
+SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Known limitations")
+
+
+class Status(StrEnum):
+    STABLE = "stable"
+    PREVIEW = "preview"
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    id: str
+    slug: str
+    family: str
+    dimension: Dimension
+    severity: Severity
+    summary: str  # one line, what it finds
+    confidence: Confidence = Confidence.HIGH
+    effort_minutes: int = 15
+    technology: tuple[str, ...] = ()
+    cwe: tuple[int, ...] = ()
+    owasp: tuple[str, ...] = ()
+    status: Status = Status.STABLE
+    # ruff codes this rule is bridged from; the bridge runs ruff once for all of them.
+    ruff_codes: tuple[str, ...] = ()
+    # Kinds of file the rule looks at ("source", "test", "migration", ...).
+    file_kinds: tuple[str, ...] = ("source",)
+    # Engine-level rules (parse errors, internal errors) are not scored.
+    scored: bool = True
+
+
+class Rule:
+    meta: ClassVar[RuleMeta]
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def doc_section(cls, title: str) -> str:
+        """The text under `## title` in the docstring, without its code fences."""
+        return doc_section(cls.doc(), title)
+
+    def finding(
+        self,
+        message: str,
+        location: Location,
+        *,
+        evidence: Iterable[Evidence] = (),
+        fix: str = "",
+        anchor: str = "",
+        severity: Severity | None = None,
+        confidence: Confidence | None = None,
+        excerpt: str = "",
+        details: dict[str, str | int | float | bool] | None = None,
+    ) -> Finding:
+        return Finding(
+            rule_id=self.meta.id,
+            message=message,
+            location=location,
+            severity=severity or self.meta.severity,
+            confidence=confidence or self.meta.confidence,
+            evidence=tuple(evidence),
+            fix=fix,
+            anchor=anchor,
+            excerpt=excerpt,
+            details=tuple(sorted((details or {}).items())),
+        )
+
+
+class FileRule(Rule):
+    def check_module(self, module: ParsedModule) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+class ProjectRule(Rule):
+    def check_project(self, project: Project) -> Iterator[Finding]:
+        raise NotImplementedError
+
+
+class BridgedRule(Rule):
+    """A rule whose findings come from ruff; see rules/ruff_bridge.py."""
+
+    # ruff code -> severity, where a code deserves another severity than the rule's.
+    severity_by_code: ClassVar[dict[str, Severity]] = {}
+
+
+def doc_section(doc: str, title: str) -> str:
+    pattern = re.compile(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", re.M | re.S)
+    match = pattern.search(doc)
+    return match.group(1).strip() if match else ""
+
+
+def code_blocks(text: str) -> list[str]:
+    """Fenced ```python blocks inside a doc section."""
+    return [m.group(1) for m in re.finditer(r"```(?:python|py)?\n(.*?)```", text, re.S)]
+
+
+_REGISTRY: dict[str, type[Rule]] = {}
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    meta = cls.meta
+    if not RULE_ID.match(meta.id):
+        raise ValueError(f"rule id {meta.id!r} is not of the form PA123")
+    if not SLUG.match(meta.slug):
+        raise ValueError(f"rule slug {meta.slug!r} is not kebab-case")
+    existing = _REGISTRY.get(meta.id)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"rule id {meta.id} registered twice ({existing.__name__}, {cls.__name__})")
+    _REGISTRY[meta.id] = cls
+    return cls
+
+
+_loaded = False
+
+
+def load_rules() -> None:
+    """Import every module under prodaudit.rules so their @register calls run."""
+    global _loaded
+    if _loaded:
+        return
+    import prodaudit.rules as package
+
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(info.name)
+    _loaded = True
+
+
+def all_rules() -> list[type[Rule]]:
+    load_rules()
+    return [_REGISTRY[key] for key in sorted(_REGISTRY)]
+
+
+def rule_by_key(key: str) -> type[Rule] | None:
+    """Look a rule up by id (case-insensitive) or slug."""
+    load_rules()
+    upper = key.upper()
+    if upper in _REGISTRY:
+        return _REGISTRY[upper]
+    for cls in _REGISTRY.values():
+        if cls.meta.slug == key.lower():
+            return cls
+    return None
+
+
+def with_severity(meta: RuleMeta, severity: Severity) -> RuleMeta:
+    return replace(meta, severity=severity)
