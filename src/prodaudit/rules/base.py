@@ -57,6 +57,8 @@ class RuleMeta:
     file_kinds: tuple[str, ...] = ("source",)
     # Engine-level rules (parse errors, internal errors) are not scored.
     scored: bool = True
+    # Short default advice; a finding may give a more specific one.
+    fix: str = ""
 
 
 class Rule:
@@ -91,7 +93,7 @@ class Rule:
             severity=severity or self.meta.severity,
             confidence=confidence or self.meta.confidence,
             evidence=tuple(evidence),
-            fix=fix,
+            fix=fix or self.meta.fix,
             anchor=anchor,
             excerpt=excerpt,
             details=tuple(sorted((details or {}).items())),
@@ -113,6 +115,13 @@ class BridgedRule(Rule):
 
     # ruff code -> severity, where a code deserves another severity than the rule's.
     severity_by_code: ClassVar[dict[str, Severity]] = {}
+    # ruff settings as `--config` overrides, e.g. 'lint.mccabe.max-complexity = 15'.
+    ruff_settings: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def accepts(cls, code: str, message: str, path: str, line_text: str) -> bool:
+        """Refine ruff: return False for a diagnostic this rule knows to be noise."""
+        return True
 
 
 def doc_section(doc: str, title: str) -> str:

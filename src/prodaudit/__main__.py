@@ -1,0 +1,5 @@
+import sys
+
+from prodaudit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,85 @@
+"""On-disk cache of module summaries and ruff results, outside the audited tree.
+
+Keys combine the file's content hash with everything that changes the result: the
+prodaudit code itself (a hash of its source files, so a development checkout never reads
+stale entries), the config digest, the interpreter version and the file's path and kind.
+A cache that cannot be read or written degrades to no cache, with one note.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import platformdirs
+
+import prodaudit
+
+CACHE_FORMAT = "1"
+
+
+@cache
+def tool_fingerprint() -> str:
+    """Hash of prodaudit's own source files: any code change invalidates the cache."""
+    digest = hashlib.sha256(prodaudit.__version__.encode())
+    package_dir = Path(prodaudit.__file__).parent
+    for path in sorted(package_dir.rglob("*.py")):
+        try:
+            digest.update(path.relative_to(package_dir).as_posix().encode())
+            digest.update(path.read_bytes())
+        except OSError:
+            continue
+    digest.update(f"{sys.version_info[:3]}".encode())
+    return digest.hexdigest()[:16]
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("prodaudit")) / f"v{CACHE_FORMAT}"
+
+
+class Cache:
+    def __init__(self, directory: Path | None, enabled: bool = True):
+        self.directory = directory or default_cache_dir()
+        self.enabled = enabled
+        self.problem: str = ""
+        self.hits = 0
+        self.misses = 0
+
+    def key(self, *parts: str) -> str:
+        return hashlib.sha256("\x1f".join((tool_fingerprint(), *parts)).encode()).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.pkl"
+
+    def get(self, key: str):
+        if not self.enabled:
+            return None
+        try:
+            with self._path(key).open("rb") as handle:
+                value = pickle.load(handle)
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        except Exception:  # corrupt or incompatible entry: recompute
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value) -> None:
+        if not self.enabled or self.problem:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
+        except OSError as exc:
+            self.problem = f"cache directory {self.directory} not writable ({exc.strerror or exc}); running uncached"

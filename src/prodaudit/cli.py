@@ -1,0 +1,229 @@
+"""Command line: arguments -> engine -> renderers. No analysis happens here.
+
+Exit codes: 0 the audit ran; 1 a finding at or above --fail-on exists; 2 usage or input
+error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+import prodaudit
+from prodaudit.errors import UsageError
+from prodaudit.findings import Severity
+from prodaudit.rules.base import all_rules, rule_by_key
+
+COMMANDS = ("audit", "rules", "explain", "inventory")
+FORMATS = ("terminal", "json")
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prodaudit",
+        description="Production-readiness audit of Python backends and bots, from the code itself.",
+        epilog="Run `prodaudit PATH` for an audit, `prodaudit rules` for the catalog, "
+               "`prodaudit explain PA101` for one rule's documentation.")
+    parser.add_argument("--version", action="version", version=f"prodaudit {prodaudit.__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    audit = sub.add_parser("audit", help="audit a project (the default command)")
+    audit.add_argument("path", type=Path, help="project directory or a single file")
+    audit.add_argument("--format", "-f", choices=FORMATS, default="terminal")
+    audit.add_argument("--output", "-o", type=Path, help="write the report to this file")
+    audit.add_argument("--fail-on", choices=[s.value for s in Severity],
+                       help="exit 1 when a finding at or above this severity exists")
+    audit.add_argument("--config", type=Path, help="config file (default: prodaudit.toml or "
+                                                   "[tool.prodaudit] in pyproject.toml of PATH)")
+    audit.add_argument("--select", action="append", default=[], metavar="RULES",
+                       help="only these rule ids/slugs/prefixes (comma-separated, repeatable)")
+    audit.add_argument("--disable", "--ignore", action="append", default=[], metavar="RULES",
+                       help="skip these rule ids/slugs/prefixes")
+    audit.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    audit.add_argument("--cache-dir", type=Path, help="cache directory (default: the user cache dir)")
+    audit.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: CPUs)")
+    audit.add_argument("--profile", action="store_true", help="print time per pipeline stage to stderr")
+    audit.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    audit.add_argument("--date", default="", help="date to print in reports (YYYY-MM-DD); "
+                                                   "reports carry no date otherwise")
+
+    rules = sub.add_parser("rules", help="list every rule")
+    rules.add_argument("--format", "-f", choices=("text", "json"), default="text")
+
+    explain = sub.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("rule", help="rule id (PA501) or slug (bare-except)")
+    return parser
+
+
+def _split(values: list[str]) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `prodaudit PATH` means `prodaudit audit PATH`.
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "audit")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    err = Console(stderr=True, highlight=False)
+    try:
+        if args.command == "audit":
+            return cmd_audit(args, err)
+        if args.command == "rules":
+            return cmd_rules(args)
+        if args.command == "explain":
+            return cmd_explain(args)
+        parser.print_help()
+        return EXIT_USAGE
+    except UsageError as exc:
+        err.print(Text(f"prodaudit: error: {exc}", style="red"))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print(Text("prodaudit: interrupted", style="red"))
+        return 130
+    except BrokenPipeError:
+        # `prodaudit rules | head`: the reader went away; nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace, err: Console) -> int:
+    from prodaudit.engine import AuditOptions, run_audit
+    from prodaudit.report.json_report import render_json
+    from prodaudit.report.terminal import render_terminal
+
+    if args.date and not _valid_date(args.date):
+        raise UsageError(f"--date must be YYYY-MM-DD, got {args.date!r}")
+    progress = None
+    bar = None
+    if not args.no_progress and err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       console=err, transient=True)
+        task_ids: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if total < 200:
+                return  # small trees finish before a bar is worth drawing
+            if stage not in task_ids:
+                bar.start()
+                task_ids[stage] = bar.add_task(stage, total=total)
+            bar.update(task_ids[stage], completed=done)
+
+    options = AuditOptions(config_path=args.config, cache_dir=args.cache_dir,
+                           use_cache=not args.no_cache, jobs=max(0, args.jobs), progress=progress,
+                           select=_split(args.select), disable=_split(args.disable))
+    try:
+        result = run_audit(args.path, options)
+    finally:
+        if bar is not None:
+            bar.stop()
+    if args.profile:
+        for stage, seconds in result.timings:
+            err.print(f"{stage:<10} {seconds * 1000:8.1f} ms")
+        err.print(f"{'total':<10} {sum(s for _, s in result.timings) * 1000:8.1f} ms")
+
+    written: list[str] = []
+    if args.format == "json":
+        text = render_json(result, args.date)
+        if args.output:
+            _write(args.output, text)
+            written.append(str(args.output))
+            render_terminal(result, Console(highlight=False, width=None if sys.stdout.isatty() else 160), written)
+        else:
+            sys.stdout.write(text)  # stdout is the document: nothing else goes there
+    else:
+        if args.output:
+            with open_output(args.output) as handle:
+                render_terminal(result, Console(file=handle, highlight=False, width=120,
+                                                color_system=None))
+            written.append(str(args.output))
+        render_terminal(result, Console(highlight=False, width=None if sys.stdout.isatty() else 160), written)
+
+    config = result.project.config if result.project is not None else None
+    fail_on = args.fail_on or (config.fail_on.value if config and config.fail_on else None)
+    if fail_on:
+        threshold = Severity(fail_on).rank
+        if any(f.severity.rank >= threshold for f in result.findings):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def open_output(path: Path):
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _valid_date(text: str) -> bool:
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    rules = all_rules()
+    if args.format == "json":
+        rows = [{"id": r.meta.id, "slug": r.meta.slug, "family": r.meta.family,
+                 "dimension": r.meta.dimension.value, "severity": r.meta.severity.value,
+                 "confidence": r.meta.confidence.value, "status": r.meta.status.value,
+                 "summary": r.meta.summary, "ruff_codes": list(r.meta.ruff_codes),
+                 "cwe": list(r.meta.cwe), "effort_minutes": r.meta.effort_minutes} for r in rules]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return EXIT_OK
+    table = Table(box=None, header_style="bold")
+    for column in ("id", "slug", "family", "severity", "status", "finds"):
+        table.add_column(column)
+    for rule in rules:
+        meta = rule.meta
+        source = f" (ruff {', '.join(meta.ruff_codes[:3])}{'...' if len(meta.ruff_codes) > 3 else ''})" \
+            if meta.ruff_codes else ""
+        table.add_row(meta.id, meta.slug, meta.family, meta.severity.value, meta.status.value,
+                      Text(meta.summary + source))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    rule = rule_by_key(args.rule)
+    if rule is None:
+        raise UsageError(f"unknown rule {args.rule!r} (see `prodaudit rules`)")
+    meta = rule.meta
+    header = [f"{meta.id} {meta.slug}",
+              f"family: {meta.family}   dimension: {meta.dimension.value}   severity: "
+              f"{meta.severity.value}   confidence: {meta.confidence.value}   status: {meta.status.value}",
+              f"effort: {meta.effort_minutes} min per finding"]
+    if meta.ruff_codes:
+        header.append(f"bridged from ruff: {', '.join(meta.ruff_codes)}")
+    if meta.cwe:
+        header.append(f"CWE: {', '.join(f'CWE-{c}' for c in meta.cwe)}   OWASP: {', '.join(meta.owasp)}")
+    sys.stdout.write("\n".join(header) + "\n\n" + rule.doc() + "\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

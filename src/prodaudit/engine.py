@@ -1,0 +1,291 @@
+"""The pipeline, in one direction, each stage timed:
+
+discover -> summarize modules (parallel, cached) -> project model -> rules (ours, and ruff
+bridged once) -> suppress -> fingerprint and sort. Rendering is the CLI's business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from prodaudit.cache import Cache
+from prodaudit.config import Config, load_config
+from prodaudit.discover import Discovery, SourceFile, discover
+from prodaudit.errors import internal_error_finding, strict_mode
+from prodaudit.findings import AuditNote, AuditResult, Finding, assign_fingerprints
+from prodaudit.model.facts import ModuleSummary
+from prodaudit.model.project import Project
+from prodaudit.model.summary import summarize
+from prodaudit.rules.base import BridgedRule, FileRule, ProjectRule, Rule, all_rules, with_severity
+from prodaudit.rules.ruff_bridge import RuffBridge
+from prodaudit.suppress import apply_suppressions
+
+PYTHON_KINDS = ("source", "test", "migration")
+# Below this much uncached work a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 64
+PARALLEL_MIN_BYTES = 1_500_000
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    config_path: Path | None = None
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    jobs: int = 0  # 0 = as many as CPUs
+    progress: Progress | None = None
+    # From the command line: --select replaces the config's select, --disable adds to it.
+    select: tuple[str, ...] = ()
+    disable: tuple[str, ...] = ()
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.stages: list[tuple[str, float]] = []
+        self._start = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages.append((stage, now - self._start))
+        self._start = now
+
+
+def selected_rules(config: Config) -> list[type[Rule]]:
+    chosen = []
+    for cls in all_rules():
+        meta = cls.meta
+        # Engine rules cannot be deselected by a family prefix; only by explicit id.
+        if not config.rule_enabled(meta.id, meta.slug, preview=meta.status == "preview"):
+            continue
+        override = config.severity_for(meta.id)
+        if override is not None:
+            cls = type(cls.__name__, (cls,), {"meta": with_severity(meta, override),
+                                              "__doc__": cls.__doc__})
+        chosen.append(cls)
+    return chosen
+
+
+# -- the summary step, in this process or in workers -------------------------------------
+_worker_rules: list[FileRule] = []
+
+
+def _init_worker(rule_ids: Sequence[str], severity: tuple) -> None:
+    global _worker_rules
+    _worker_rules = _instantiate_file_rules(rule_ids, severity)
+
+
+def _instantiate_file_rules(rule_ids: Sequence[str], severity: tuple) -> list[FileRule]:
+    config = Config(severity=severity)
+    by_id = {cls.meta.id: cls for cls in all_rules()}
+    rules = []
+    for rule_id in rule_ids:
+        cls = by_id[rule_id]
+        override = config.severity_for(rule_id)
+        if override is not None:
+            cls = type(cls.__name__, (cls,), {"meta": with_severity(cls.meta, override)})
+        rules.append(cls())
+    return rules
+
+
+def _summarize_one(root: str, file: SourceFile, rules: Sequence[FileRule]) -> ModuleSummary:
+    path = os.path.join(root, file.path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        from prodaudit.model.facts import ParseProblem
+
+        return ModuleSummary(file.path, file.module, file.kind, file.is_package, "",
+                             problem=ParseProblem("decode", f"cannot read: {exc.strerror or exc}"))
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return summarize(file.path, file.module, file.kind, file.is_package, data, digest, rules)
+    except Exception as exc:  # a bug of ours on one file must not stop the audit
+        if strict_mode():
+            raise
+        return ModuleSummary(file.path, file.module, file.kind, file.is_package, digest,
+                             findings=(internal_error_finding("summary", file.path, exc),))
+
+
+def _summarize_in_worker(args: tuple[str, SourceFile]) -> ModuleSummary:
+    root, file = args
+    return _summarize_one(root, file, _worker_rules)
+
+
+def file_digests(root: Path, files: Sequence[SourceFile]) -> dict[str, str]:
+    """Content hash per readable file; unreadable ones are left to the summary step."""
+    digests = {}
+    for file in files:
+        try:
+            digests[file.path] = hashlib.sha256((root / file.path).read_bytes()).hexdigest()
+        except OSError:
+            continue
+    return digests
+
+
+def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, str],
+                    file_rules: list[type[FileRule]], config: Config, cache: Cache, jobs: int,
+                    progress: Progress | None) -> dict[str, ModuleSummary]:
+    """Module summaries by path, from the cache where the content is unchanged."""
+    rule_ids = [cls.meta.id for cls in file_rules]
+    config_part = config.digest() + ",".join(rule_ids)
+    summaries: dict[str, ModuleSummary] = {}
+    todo: list[SourceFile] = []
+    keys: dict[str, str] = {}
+    for file in files:
+        digest = digests.get(file.path)
+        if digest is None:
+            todo.append(file)
+            continue
+        key = cache.key("summary", config_part, file.path, file.kind, digest)
+        keys[file.path] = key
+        hit = cache.get(key)
+        if hit is not None:
+            summaries[file.path] = hit
+        else:
+            todo.append(file)
+    total = len(files)
+    done = total - len(todo)
+    if progress:
+        progress("summarize", done, total)
+    todo_bytes = sum(f.size for f in todo)
+    workers = jobs or os.cpu_count() or 1
+    parallel = workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES
+    if parallel:
+        context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+        # Big files first so a slow one does not start last.
+        ordered = sorted(todo, key=lambda f: -f.size)
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
+                                 initializer=_init_worker,
+                                 initargs=(rule_ids, config.severity)) as pool:
+            results = pool.map(_summarize_in_worker, [(str(root), f) for f in ordered],
+                               chunksize=max(1, len(ordered) // (workers * 8)))
+            for summary in results:
+                summaries[summary.path] = summary
+                done += 1
+                if progress:
+                    progress("summarize", done, total)
+    else:
+        rules = _instantiate_file_rules(rule_ids, config.severity)
+        for file in todo:
+            summaries[file.path] = _summarize_one(str(root), file, rules)
+            done += 1
+            if progress:
+                progress("summarize", done, total)
+    for file in todo:
+        summary = summaries[file.path]
+        # Only cache what was read as the content we hashed (a file changed mid-audit is not).
+        if summary.digest and keys.get(file.path) and summary.digest == digests.get(file.path):
+            cache.put(keys[file.path], summary)
+    return summaries
+
+
+def requires_python(root: Path, config: Config) -> str:
+    if config.python_version:
+        return f">={config.python_version}"
+    pyproject = root / "pyproject.toml"
+    try:
+        text = pyproject.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    match = re.search(r"""requires-python\s*=\s*["']([^"']+)["']""", text)
+    if match:
+        return match.group(1)
+    match = re.search(r"""^python\s*=\s*["']([^"']+)["']""", text, re.M)  # poetry
+    return match.group(1).replace("^", ">=") if match else ""
+
+
+def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResult:
+    timer = Timer()
+    config = load_config(target, options.config_path)
+    if options.select:
+        config = replace(config, select=options.select)
+    if options.disable:
+        config = replace(config, disable=config.disable + options.disable)
+    discovery: Discovery = discover(target, config)
+    root = discovery.root
+    notes: list[AuditNote] = [*config.notes, *discovery.notes]
+    timer.lap("discover")
+
+    rules = selected_rules(config)
+    file_rules = [r for r in rules if issubclass(r, FileRule)]
+    project_rules = [r for r in rules if issubclass(r, ProjectRule)]
+    bridged = [r for r in rules if issubclass(r, BridgedRule)]
+    cache = Cache(options.cache_dir, options.use_cache)
+
+    python_files = discovery.of_kind(*PYTHON_KINDS)
+    python_files = [f for f in python_files if f.is_python]
+    bridge = RuffBridge(bridged, root, cache, requires_python(root, config))
+    digests = file_digests(root, python_files)
+    bridge.start(digests)  # ruff runs in its own process while we summarize
+    summaries = summarize_files(root, python_files, digests, file_rules, config, cache,
+                                options.jobs, options.progress)
+    timer.lap("summarize")
+
+    project = Project(root=root, discovery=discovery, config=config, modules=summaries)
+    timer.lap("model")
+
+    findings: list[Finding] = []
+    for summary in summaries.values():
+        findings.extend(summary.findings)
+    for cls in project_rules:
+        rule = cls()
+        try:
+            findings.extend(rule.check_project(project))
+        except Exception as exc:
+            if strict_mode():
+                raise
+            findings.append(internal_error_finding(cls.meta.id, "", exc))
+    kinds = {f.path: f.kind for f in python_files}
+    ruff_results = bridge.collect()
+    findings.extend(bridge.findings(ruff_results, kinds, project.line))
+    if bridge.problem:
+        notes.append(AuditNote("warning", bridge.problem))
+    if cache.problem:
+        notes.append(AuditNote("warning", cache.problem))
+    timer.lap("rules")
+
+    findings = _deduplicate(findings)
+    findings = [_with_excerpt(f, project) for f in findings]
+    slugs = {cls.meta.id: cls.meta.slug for cls in all_rules()}
+    kept, suppressed = apply_suppressions(findings, summaries, slugs)
+    kept = assign_fingerprints(kept)
+    fingerprinted_suppressed = []
+    for item, fingerprinted in zip(sorted(suppressed, key=lambda s: s.finding.sort_key),
+                                   assign_fingerprints([s.finding for s in suppressed])):
+        fingerprinted_suppressed.append(replace(item, finding=fingerprinted))
+    timer.lap("suppress")
+
+    return AuditResult(
+        root=root.name,
+        findings=tuple(kept),
+        suppressed=tuple(fingerprinted_suppressed),
+        notes=tuple(sorted(set(notes), key=lambda n: (n.kind, n.path, n.message))),
+        files_analyzed=len(discovery.files),
+        rules_run=tuple(cls.meta.id for cls in rules),
+        timings=tuple(timer.stages),
+        project=project,
+    )
+
+
+def _deduplicate(findings: list[Finding]) -> list[Finding]:
+    """Where our own rule reports a line, the same rule's ruff-bridged finding there goes."""
+    own = {(f.rule_id, f.location.path, f.location.line) for f in findings if not f.source}
+    return [f for f in findings
+            if not f.source or (f.rule_id, f.location.path, f.location.line) not in own]
+
+
+def _with_excerpt(finding: Finding, project: Project) -> Finding:
+    if finding.excerpt or not finding.location.line:
+        return finding
+    return replace(finding, excerpt=project.line(finding.location.path, finding.location.line))

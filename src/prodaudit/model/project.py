@@ -1,0 +1,98 @@
+"""The Project: every module summary plus the cross-file facts rules ask for.
+
+Cross-file facts (routes, ORM, settings, deployment, call graph) are computed lazily on
+first use and then kept, so an audit that runs no rule needing routes never builds them.
+The model never imports rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from prodaudit.config import Config
+from prodaudit.discover import Discovery, SourceFile
+from prodaudit.model.facts import FunctionFact, ModuleSummary
+
+
+@dataclass
+class Project:
+    root: Path
+    discovery: Discovery
+    config: Config
+    modules: dict[str, ModuleSummary] = field(default_factory=dict)  # by path
+
+    # -- files -----------------------------------------------------------------------
+    def files_of_kind(self, *kinds: str) -> list[SourceFile]:
+        return self.discovery.of_kind(*kinds)
+
+    def summaries(self, *kinds: str) -> list[ModuleSummary]:
+        """Parsed module summaries, by path order; all kinds when none are given."""
+        return [m for _, m in sorted(self.modules.items()) if not kinds or m.kind in kinds]
+
+    def read_text(self, path: str) -> str | None:
+        """A file of the tree as text, or None when it cannot be read."""
+        try:
+            return (self.root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    @cached_property
+    def _lines(self) -> dict[str, list[str]]:
+        return {}
+
+    def line(self, path: str, line: int) -> str:
+        """One source line, stripped; "" when out of range or unreadable."""
+        if path not in self._lines:
+            text = self.read_text(path)
+            self._lines[path] = text.splitlines() if text is not None else []
+        lines = self._lines[path]
+        return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+    # -- symbols ---------------------------------------------------------------------
+    @cached_property
+    def modules_by_name(self) -> dict[str, ModuleSummary]:
+        """Every dotted suffix of every module path -> the module (unique suffixes only).
+
+        `backend/app/crud/anime.py` is reachable as backend.app.crud.anime, app.crud.anime,
+        crud.anime and anime, so imports written from any source root resolve.
+        """
+        candidates: dict[str, list[ModuleSummary]] = {}
+        for summary in self.modules.values():
+            parts = summary.module.split(".") if summary.module else []
+            for start in range(len(parts)):
+                candidates.setdefault(".".join(parts[start:]), []).append(summary)
+        resolved = {}
+        for name, found in candidates.items():
+            if len(found) == 1:
+                resolved[name] = found[0]
+            else:
+                # Prefer the exact full path, then source over tests.
+                exact = [m for m in found if m.module == name]
+                sources = [m for m in found if m.kind == "source"]
+                if exact:
+                    resolved[name] = exact[0]
+                elif len(sources) == 1:
+                    resolved[name] = sources[0]
+        return resolved
+
+    def module_named(self, dotted: str) -> ModuleSummary | None:
+        return self.modules_by_name.get(dotted)
+
+    def split_symbol(self, dotted: str) -> tuple[ModuleSummary, str] | None:
+        """"app.crud.anime.get_list" -> (module app/crud/anime.py, "get_list")."""
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = self.module_named(".".join(parts[:cut]))
+            if module is not None:
+                return module, ".".join(parts[cut:])
+        return None
+
+    def function(self, dotted: str) -> tuple[ModuleSummary, FunctionFact] | None:
+        found = self.split_symbol(dotted)
+        if found is None:
+            return None
+        module, rest = found
+        fn = module.function(rest)
+        return (module, fn) if fn else None
