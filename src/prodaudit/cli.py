@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     except UsageError as exc:
-        err.print(Text(f"prodaudit: error: {exc}", style="red"))
+        # Plain write: one line, never wrapped by the console width.
+        sys.stderr.write(f"prodaudit: error: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.print(Text("prodaudit: interrupted", style="red"))

@@ -30,7 +30,7 @@ from prodaudit.model.facts import (
 )
 from prodaudit.model.resolve import ImportTable, collect_imports
 
-TASK_TAG = re.compile(r"\b(TODO|FIXME|HACK)\b|\bXXX\b", re.I)
+TASK_TAG = re.compile(r"\b(?i:TODO|FIXME|HACK)\b|\bXXX\b")
 SUPPRESSION = re.compile(
     r"#\s*prodaudit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?(?P<reason>[^#]*)", re.I)
 NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
@@ -113,7 +113,11 @@ def scan_comments(source: str) -> tuple[list[CommentFact], list[SuppressionFact]
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
-        return [], []
+        # Broken files still honour suppressions: match them line by line.
+        for number, line in enumerate(source.splitlines(), start=1):
+            if "#" in line:
+                suppressions.extend(_suppressions_in(line[line.index("#"):], number, number))
+        return [], suppressions
     for token in tokens:
         if token.type == tokenize.COMMENT:
             line = token.start[0]
@@ -136,9 +140,12 @@ def scan_comments(source: str) -> tuple[list[CommentFact], list[SuppressionFact]
     if own_line_comments:
         ordered = sorted(code_lines)
         for line, text in own_line_comments:
-            # A comment on its own line applies to the next line of code.
+            # A comment on its own line applies to itself (findings about comments, like
+            # TODOs) and to the next line of code.
+            suppressions.extend(_suppressions_in(text, line, line))
             target = next((n for n in ordered if n > line), line)
-            suppressions.extend(_suppressions_in(text, target, line))
+            if target != line:
+                suppressions.extend(_suppressions_in(text, target, line))
     return comments, suppressions
 
 
@@ -200,7 +207,7 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
         column = getattr(exc, "offset", 0) or 0
         message = getattr(exc, "msg", None) or str(exc) or exc.__class__.__name__
         kind_of_problem = classify_syntax_error(data) if isinstance(exc, SyntaxError) else "syntax"
-        return ModuleSummary(**base, stats=stats,
+        return ModuleSummary(**base, stats=stats, suppressions=tuple(scan_comments(source)[1]),
                              problem=ParseProblem(kind_of_problem, str(message)[:200], line, column))
     imports = collect_imports(tree, module, is_package)
     table = ImportTable(imports, module)

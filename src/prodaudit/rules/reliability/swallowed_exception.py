@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from prodaudit.findings import Confidence, Dimension, Severity
+from prodaudit.findings import Dimension, Severity
 from prodaudit.rules.base import BridgedRule, RuleMeta, register
 
 

@@ -1,0 +1,69 @@
+"""Meta-tests over the rule registry: ids, slugs, docs, and that each rule's documented
+Example fires and its Use-instead code does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prodaudit.engine import AuditOptions, run_audit
+from prodaudit.rules.base import DOC_SECTIONS, RULE_ID, SLUG, all_rules, code_blocks
+
+RULES = all_rules()
+# The engine creates these findings itself; their docs show no code pattern.
+NOT_EXAMPLE_TESTABLE = {"PA002"}
+
+
+def test_ids_and_slugs_unique_and_well_formed() -> None:
+    ids = [r.meta.id for r in RULES]
+    slugs = [r.meta.slug for r in RULES]
+    assert len(ids) == len(set(ids))
+    assert len(slugs) == len(set(slugs))
+    assert all(RULE_ID.match(i) for i in ids)
+    assert all(SLUG.match(s) for s in slugs)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.meta.id)
+def test_docs_have_every_section(rule) -> None:
+    doc = rule.doc()
+    missing = [s for s in DOC_SECTIONS if not rule.doc_section(s)]
+    assert missing == [], f"{rule.meta.id} docstring lacks sections"
+    assert doc.index("## What it does") < doc.index("## Known limitations")
+    assert rule.meta.summary and rule.meta.effort_minutes >= 0
+    if rule.meta.family == "security":
+        assert rule.meta.cwe and rule.meta.owasp, "security rules carry CWE and OWASP"
+
+
+def _audit_snippet(tmp_path: Path, code: str, rule_id: str):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\nrequires-python = ">=3.11"\n')
+    (tmp_path / "example.py").write_text(code)
+    result = run_audit(tmp_path, AuditOptions(use_cache=False, select=(rule_id,)))
+    return [f for f in result.findings if f.rule_id == rule_id]
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.meta.id not in NOT_EXAMPLE_TESTABLE],
+                         ids=lambda r: r.meta.id)
+def test_example_fires_and_use_instead_does_not(rule, tmp_path: Path) -> None:
+    examples = code_blocks(rule.doc_section("Example"))
+    fixed = code_blocks(rule.doc_section("Use instead"))
+    assert examples and fixed, "both sections need a ```python block"
+    bad = tmp_path / "bad"
+    good = tmp_path / "good"
+    bad.mkdir()
+    good.mkdir()
+    assert _audit_snippet(bad, examples[0], rule.meta.id), "Example does not fire"
+    assert _audit_snippet(good, fixed[0], rule.meta.id) == [], "Use instead fires"
+
+
+def test_ruff_codes_exist() -> None:
+    import json
+    import subprocess
+
+    from prodaudit.rules.ruff_bridge import ruff_binary
+
+    out = subprocess.run([ruff_binary(), "rule", "--all", "--output-format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    known = {item["code"] for item in json.loads(out)}
+    bridged = {code for r in RULES for code in r.meta.ruff_codes}
+    assert sorted(bridged - known) == []
