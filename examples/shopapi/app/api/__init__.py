@@ -1,0 +1,1 @@
+"""The /api namespace that new clients are being moved to."""

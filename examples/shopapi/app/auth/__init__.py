@@ -1,0 +1,3 @@
+from app.auth.dependencies import get_current_user, require_admin
+
+__all__ = ["get_current_user", "require_admin"]

@@ -1,0 +1,1 @@
+"""In-process background work: the job runner and periodic housekeeping."""

@@ -1,0 +1,1 @@
+"""Data access: thin functions over the ORM, one concern per module."""

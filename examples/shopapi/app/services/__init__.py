@@ -1,0 +1,1 @@
+"""Business logic that spans several crud modules or talks to other services."""
