@@ -109,7 +109,19 @@ def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
         lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:
+        # One malformed pattern (e.g. a trailing backslash) must not cost the others;
+        # git itself ignores such lines.
+        valid = []
+        for line in lines:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+            except ValueError:
+                continue
+            valid.append(line)
+        return pathspec.GitIgnoreSpec.from_lines(valid)
 
 
 def discover(target: Path, config: Config) -> Discovery:
@@ -126,8 +138,11 @@ def discover(target: Path, config: Config) -> Discovery:
     root = target.resolve()
     notes: list[AuditNote] = []
     files: list[SourceFile] = []
-    include = pathspec.GitIgnoreSpec.from_lines(config.include) if config.include else None
-    exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+    try:
+        include = pathspec.GitIgnoreSpec.from_lines(config.include) if config.include else None
+        exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+    except ValueError as exc:
+        raise UsageError(f"invalid include/exclude pattern: {exc}") from None
     seen_real: set[str] = set()
     # (relative dir, spec) for every .gitignore on the way down
     ignores: list[tuple[str, pathspec.PathSpec]] = []

@@ -16,11 +16,12 @@ from prodaudit.model.facts import (
     ClassFact,
     ExceptFact,
     FunctionFact,
+    LoopFact,
     MutationFact,
     ParamFact,
 )
 from prodaudit.model.resolve import ImportTable
-from prodaudit.model.values import Value, dotted_name, to_value
+from prodaudit.model.values import Value, dotted_name, source_text, to_value
 
 MUTATING_METHODS = frozenset({
     "append", "appendleft", "extend", "extendleft", "insert", "add", "update", "pop",
@@ -97,6 +98,7 @@ class FactCollector(ast.NodeVisitor):
         self.assignments: list[AssignFact] = []
         self.mutations: list[MutationFact] = []
         self.excepts: list[ExceptFact] = []
+        self.loops: list[LoopFact] = []
         self.globals_declared: list[tuple[str, str]] = []
         # nodes by type, for file rules that would otherwise walk the tree again
         self.index: dict[type, list[ast.AST]] = defaultdict(list)
@@ -269,6 +271,10 @@ class FactCollector(ast.NodeVisitor):
     def _loop(self, node: ast.AST) -> None:
         # The iterable is evaluated once, outside the loop.
         iterable = getattr(node, "iter", None) or getattr(node, "test", None)
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            self.loops.append(LoopFact(self.scope, source_text(node.target), self.value(node.iter),
+                                       node.lineno, node.end_lineno or node.lineno,
+                                       isinstance(node, ast.AsyncFor)))
         if iterable is not None:
             self.parents[id(iterable)] = node
             self.index[type(iterable)].append(iterable)
@@ -379,7 +385,12 @@ class FactCollector(ast.NodeVisitor):
                        annotation: ast.expr | None = None, augmented: str = "") -> None:
         name = dotted_name(target)
         if name is not None:
-            record_here = not self.in_function() or name.startswith(("self.", "cls."))
+            # In functions only calls are kept (`app = FastAPI()` in a factory, a client
+            # created per call); other locals would only bloat the summary.
+            is_call = isinstance(value, ast.Call) or (
+                isinstance(value, ast.Await) and isinstance(value.value, ast.Call))
+            record_here = (not self.in_function() or name.startswith(("self.", "cls."))
+                           or (is_call and "." not in name))
             if record_here:
                 self.assignments.append(AssignFact(
                     scope=self.scope, target=name, line=line, value=self.value(value),

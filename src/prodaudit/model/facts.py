@@ -140,6 +140,19 @@ class ExceptFact:
 
 
 @dataclass(frozen=True)
+class LoopFact:
+    """A `for` loop: what it iterates over, so a call inside it that uses the loop
+    variable (`for r in routers: app.include_router(r)`) can be expanded."""
+
+    scope: str
+    target: str  # the loop variable as written ("r", "a, b")
+    iterable: Value | None
+    line: int
+    end_line: int
+    is_async: bool = False
+
+
+@dataclass(frozen=True)
 class CommentFact:
     line: int
     tag: str  # TODO, FIXME, HACK, XXX
@@ -180,6 +193,7 @@ class ModuleSummary:
     calls: tuple[CallFact, ...] = ()
     mutations: tuple[MutationFact, ...] = ()
     excepts: tuple[ExceptFact, ...] = ()
+    loops: tuple[LoopFact, ...] = ()
     comments: tuple[CommentFact, ...] = ()
     suppressions: tuple[SuppressionFact, ...] = ()
     # Names declared `global` per function scope.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from prodaudit.config import Config
 from prodaudit.discover import Discovery, SourceFile
-from prodaudit.model.facts import FunctionFact, ModuleSummary
+from prodaudit.model.facts import AssignFact, ClassFact, FunctionFact, ModuleSummary
 
 
 @dataclass
@@ -96,3 +96,72 @@ class Project:
         module, rest = found
         fn = module.function(rest)
         return (module, fn) if fn else None
+
+    def resolve_symbol(self, dotted: str, depth: int = 0) -> tuple[ModuleSummary, str] | None:
+        """Like split_symbol, but follows re-exports: when the module only imports the name
+        (`from app.routers.favorites import router`), continue to where it is defined."""
+        found = self.split_symbol(dotted)
+        if found is None or depth > 6:
+            return found
+        module, name = found
+        head = name.split(".")[0]
+        if self.assignment(module, "", head) or module.function(head) or self.class_named(module, head):
+            return found
+        for fact in module.imports:
+            if fact.local == head and not fact.in_function:
+                rest = name[len(head):]
+                deeper = self.resolve_symbol(fact.target + rest, depth + 1)
+                return deeper or found
+        return found
+
+    def assignment(self, module: ModuleSummary, scope: str, name: str) -> AssignFact | None:
+        """The last assignment of `name` in `scope` or, failing that, an enclosing scope."""
+        scopes = [scope]
+        while scope:
+            scope = scope.rpartition(".")[0]
+            scopes.append(scope)
+        for candidate in scopes:
+            found = None
+            for fact in module.assignments:
+                if fact.scope == candidate and fact.target == name:
+                    found = fact
+            if found is not None:
+                return found
+        return None
+
+    def class_named(self, module: ModuleSummary, qualname: str) -> ClassFact | None:
+        for cls in module.classes:
+            if cls.qualname == qualname:
+                return cls
+        return None
+
+    # -- cross-file models, built on first use -------------------------------------------
+    @cached_property
+    def routes(self):
+        from prodaudit.model.routes import build_routes
+
+        return build_routes(self, resolve_text=self.constant_text)
+
+    def constant_text(self, value, module: ModuleSummary) -> str | None:
+        """A string constant behind a name (`API_PREFIX`, `settings.API_V1_STR`), or None."""
+        resolved = self.constant(value, module)
+        return resolved if isinstance(resolved, str) else None
+
+    def constant(self, value, module: ModuleSummary, depth: int = 0):
+        """Literal value behind a simple expression, following module constants; None if unknown."""
+        if value is None or depth > 6:
+            return None
+        if value.kind == "const":
+            return value.const
+        if value.kind in ("name", "attr"):
+            if "." not in value.text:
+                fact = self.assignment(module, "", value.text)
+                if fact is not None:
+                    return self.constant(fact.value, module, depth + 1)
+            found = self.resolve_symbol(value.name) if value.name != value.text or "." in value.name else None
+            if found is not None:
+                target, name = found
+                fact = self.assignment(target, "", name)
+                if fact is not None:
+                    return self.constant(fact.value, target, depth + 1)
+        return None

@@ -227,7 +227,7 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
         functions=tuple(sorted(collector.functions, key=lambda f: (f.line, f.qualname))),
         classes=tuple(collector.classes), assignments=tuple(collector.assignments),
         calls=tuple(collector.calls), mutations=tuple(collector.mutations),
-        excepts=tuple(collector.excepts), comments=tuple(comments),
+        excepts=tuple(collector.excepts), loops=tuple(collector.loops), comments=tuple(comments),
         suppressions=tuple(suppressions), globals_declared=tuple(collector.globals_declared),
         findings=tuple(findings), extra=tuple(extra),
     )

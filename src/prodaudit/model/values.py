@@ -15,7 +15,8 @@ MAX_DEPTH = 5
 MAX_ITEMS = 32
 MAX_TEXT = 200
 
-# kinds: const, name, attr, call, list, tuple, set, dict, fstring, subscript, binop, other
+# kinds: const, name, attr, call, list, tuple, set, dict, fstring, subscript, binop, starred,
+# await, other
 Literal = str | int | float | bool | None | bytes
 
 
@@ -140,6 +141,9 @@ def to_value(node: ast.AST | None, resolve: Callable[[str], str], depth: int = 0
     if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
         if isinstance(node.op, ast.USub) and isinstance(node.operand.value, (int, float)):
             return Value("const", source_text(node), const=-node.operand.value, line=line)
+    if isinstance(node, ast.Starred):
+        inner = to_value(node.value, resolve, depth + 1)
+        return Value("starred", source_text(node), items=(inner,) if inner else (), line=line)
     if isinstance(node, ast.Await):
         inner = to_value(node.value, resolve, depth + 1)
         return Value("await", source_text(node), items=(inner,) if inner else (), line=line)
