@@ -55,6 +55,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--date", default="", help="date to print in reports (YYYY-MM-DD); "
                                                    "reports carry no date otherwise")
 
+    inventory = sub.add_parser("inventory", help="show the project model: counts with their "
+                                                 "methods, endpoints, background work, state")
+    inventory.add_argument("path", type=Path, help="project directory or a single file")
+    inventory.add_argument("--format", "-f", choices=FORMATS, default="terminal")
+    inventory.add_argument("--output", "-o", type=Path, help="write to this file")
+    inventory.add_argument("--config", type=Path, help="config file")
+    inventory.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    inventory.add_argument("--cache-dir", type=Path, help="cache directory")
+
     rules = sub.add_parser("rules", help="list every rule")
     rules.add_argument("--format", "-f", choices=("text", "json"), default="text")
 
@@ -80,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_audit(args, err)
         if args.command == "rules":
             return cmd_rules(args)
+        if args.command == "inventory":
+            return cmd_inventory(args)
         if args.command == "explain":
             return cmd_explain(args)
         parser.print_help()
@@ -184,6 +195,28 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def cmd_inventory(args: argparse.Namespace) -> int:
+    from prodaudit.engine import AuditOptions, run_audit
+    from prodaudit.report.inventory import render_inventory_json, render_inventory_terminal
+
+    options = AuditOptions(config_path=args.config, cache_dir=args.cache_dir,
+                           use_cache=not args.no_cache, run_rules=False)
+    project = run_audit(args.path, options).project
+    if args.format == "json":
+        text = render_inventory_json(project)
+        if args.output:
+            _write(args.output, text)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    if args.output:
+        with open_output(args.output) as handle:
+            render_inventory_terminal(project, Console(file=handle, width=160, color_system=None))
+        return EXIT_OK
+    render_inventory_terminal(project, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
+    return EXIT_OK
 
 
 def cmd_rules(args: argparse.Namespace) -> int:

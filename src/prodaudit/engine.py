@@ -47,6 +47,8 @@ class AuditOptions:
     # From the command line: --select replaces the config's select, --disable adds to it.
     select: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
+    # False for `prodaudit inventory`: build the model, run no rule.
+    run_rules: bool = True
 
 
 class Timer:
@@ -217,7 +219,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     notes: list[AuditNote] = [*config.notes, *discovery.notes]
     timer.lap("discover")
 
-    rules = selected_rules(config)
+    rules = selected_rules(config) if options.run_rules else []
     file_rules = [r for r in rules if issubclass(r, FileRule)]
     project_rules = [r for r in rules if issubclass(r, ProjectRule)]
     bridged = [r for r in rules if issubclass(r, BridgedRule)]

@@ -275,6 +275,10 @@ class FactCollector(ast.NodeVisitor):
             self.loops.append(LoopFact(self.scope, source_text(node.target), self.value(node.iter),
                                        node.lineno, node.end_lineno or node.lineno,
                                        isinstance(node, ast.AsyncFor)))
+        elif isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value:
+            # `while True:` loops are how periodic jobs are written by hand.
+            self.loops.append(LoopFact(self.scope, "<while True>", None, node.lineno,
+                                       node.end_lineno or node.lineno))
         if iterable is not None:
             self.parents[id(iterable)] = node
             self.index[type(iterable)].append(iterable)

@@ -165,3 +165,65 @@ class Project:
                 if fact is not None:
                     return self.constant(fact.value, target, depth + 1)
         return None
+
+    @cached_property
+    def callgraph(self):
+        from prodaudit.model.callgraph import CallGraph
+
+        return CallGraph(self)
+
+    @cached_property
+    def bot_handlers(self):
+        from prodaudit.model.bots import build_bot_handlers
+
+        return build_bot_handlers(self)
+
+    @cached_property
+    def background(self):
+        from prodaudit.model.background import build_background
+
+        return build_background(self)
+
+    @cached_property
+    def entry_points(self) -> dict[str, str]:
+        """Function key -> label of how it is entered ("POST /auth/login", "bot message ...",
+        "startup hook"), for reachability questions."""
+        entries: dict[str, str] = {}
+        for endpoint in self.routes.endpoints:
+            if endpoint.handler is not None:
+                entries.setdefault(endpoint.handler.key, endpoint.label)
+        for handler in self.bot_handlers:
+            entries.setdefault(handler.function, handler.label)
+        for job in self.background.jobs:
+            if job.target in self.callgraph.nodes:
+                entries.setdefault(job.target, f"{job.kind} started at {job.location}")
+        return entries
+
+    @cached_property
+    def singletons(self):
+        from prodaudit.model.state import build_singletons
+
+        return build_singletons(self, self.entry_points)
+
+    def rate_limits_of(self, endpoint) -> tuple[str, ...]:
+        """How an endpoint is rate limited: limiter decorators, limiter dependencies, and
+        calls to limiter-like objects in the handler or the functions it calls directly."""
+        from prodaudit.model.routes import RATE_LIMIT_NAME
+
+        found = list(endpoint.rate_limits)
+        found += sorted({d.target.rsplit(".", 1)[-1] for d in endpoint.dependencies if d.is_rate_limit})
+        if endpoint.handler is not None:
+            graph = self.callgraph
+            keys = [endpoint.handler.key] + [e.callee for e in graph.callees(endpoint.handler.key)]
+            for key in keys:
+                node = graph.nodes.get(key)
+                if node is None:
+                    continue
+                for call in node.module.calls:
+                    if call.scope == node.fact.qualname and RATE_LIMIT_NAME.search(call.callee):
+                        found.append(f"{call.callee}() at {node.module.path}:{call.line}")
+        return tuple(dict.fromkeys(found))
+
+    def extra_inventory(self) -> dict[str, object]:
+        """Inventory sections of the ORM, settings, deployment and dependency models."""
+        return {}
