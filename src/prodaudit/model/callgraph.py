@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from prodaudit.findings import Location
 from prodaudit.model.facts import ClassFact, FunctionFact, ModuleSummary
+from prodaudit.model.routes import dependency_calls
 from prodaudit.model.values import Value
 
 OFFLOAD = {"asyncio.to_thread", "starlette.concurrency.run_in_threadpool",
@@ -205,13 +206,12 @@ class CallGraph:
         for fn in module.functions:
             caller = f"{module.module}:{fn.qualname}"
             for param in fn.params:
-                default = param.default
-                if default is not None and default.kind == "call" and default.name in (
-                        "fastapi.Depends", "fastapi.Security") and default.items:
-                    target = default.items[0]
-                    if target.kind in ("name", "attr"):
-                        self._add(caller, self.resolve_call(module, fn.parent, target.text, target.name),
-                                  default.line or fn.line, module.path, "depends")
+                for call, where in dependency_calls(self.project, module, param):
+                    target = call.items[0] if call.items else None
+                    if target is not None and target.kind in ("name", "attr"):
+                        scope = fn.parent if where is module else ""
+                        self._add(caller, self.resolve_call(where, scope, target.text, target.name),
+                                  call.line or fn.line, module.path, "depends")
 
     # -- queries -----------------------------------------------------------------------
     def callees(self, key: str) -> list[Edge]:

@@ -141,6 +141,27 @@ class RouteModel:
         return [e for e in self.endpoints if e.handler and e.handler.key == handler_key]
 
 
+def dependency_calls(project, module: ModuleSummary, param) -> list[tuple[Value, ModuleSummary]]:
+    """`Depends(...)` calls of one parameter: as its default, inside `Annotated[...]`, or
+    behind a type alias (`CurrentUser = Annotated[User, Depends(get_current_user)]`)."""
+    found = []
+    if param.default is not None and param.default.kind == "call" and param.default.name in DEPENDS:
+        found.append((param.default, module))
+    annotation = param.annotation
+    where = module
+    if annotation is not None and annotation.kind in ("name", "attr"):
+        target = project.resolve_symbol(annotation.name) if "." in annotation.name else (module, annotation.name)
+        if target is not None:
+            alias = project.assignment(target[0], "", target[1])
+            if alias is not None and alias.value is not None and alias.value.kind == "subscript":
+                annotation, where = alias.value, target[0]
+    if annotation is not None and annotation.kind == "subscript" and annotation.name in ANNOTATED:
+        for item in annotation.items[1:]:
+            if item.kind == "call" and item.name in DEPENDS:
+                found.append((item, where))
+    return found
+
+
 def join_url(*parts: str) -> str:
     url = "".join(parts)
     return url if url.startswith("/") else "/" + url
@@ -236,22 +257,8 @@ class RouteBuilder:
     def param_dependencies(self, param, module: ModuleSummary, level: str,
                            seen: frozenset[str] = frozenset()) -> list[Dependency]:
         deps = []
-        if param.default is not None and param.default.kind == "call" and param.default.name in DEPENDS:
-            deps.extend(self.dependency(param.default, module, level, seen))
-        annotation = param.annotation
-        if annotation is not None and annotation.kind in ("name", "attr"):
-            # A type alias: CurrentUser = Annotated[User, Depends(get_current_user)]
-            found = self.project.resolve_symbol(annotation.name) if "." in annotation.name else (
-                (module, annotation.name))
-            if found is not None:
-                alias = self.project.assignment(found[0], "", found[1])
-                if alias is not None and alias.value is not None and alias.value.kind == "subscript":
-                    annotation = alias.value
-                    module = found[0]
-        if annotation is not None and annotation.kind == "subscript" and annotation.name in ANNOTATED:
-            for item in annotation.items[1:]:
-                if item.kind == "call" and item.name in DEPENDS:
-                    deps.extend(self.dependency(item, module, level, seen))
+        for call, where in dependency_calls(self.project, module, param):
+            deps.extend(self.dependency(call, where, level, seen))
         return deps
 
     # -- collection ------------------------------------------------------------------
