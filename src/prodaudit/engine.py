@@ -250,7 +250,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
             findings.append(internal_error_finding(cls.meta.id, "", exc))
     kinds = {f.path: f.kind for f in python_files}
     ruff_results = bridge.collect()
-    findings.extend(bridge.findings(ruff_results, kinds, project.line))
+    findings.extend(bridge.findings(ruff_results, kinds, project.line, summaries))
     if bridge.problem:
         notes.append(AuditNote("warning", bridge.problem))
     if cache.problem:

@@ -99,6 +99,7 @@ class FactCollector(ast.NodeVisitor):
         self.mutations: list[MutationFact] = []
         self.excepts: list[ExceptFact] = []
         self.loops: list[LoopFact] = []
+        self.has_main_guard = False
         self.globals_declared: list[tuple[str, str]] = []
         # nodes by type, for file rules that would otherwise walk the tree again
         self.index: dict[type, list[ast.AST]] = defaultdict(list)
@@ -360,6 +361,11 @@ class FactCollector(ast.NodeVisitor):
         self.generic_visit(node)
         self._except_depth[-1] -= 1
 
+    def visit_If(self, node: ast.If) -> None:
+        if not self._scope and _is_main_guard(node.test):
+            self.has_main_guard = True
+        self.generic_visit(node)
+
     # -- statements that give calls their context ------------------------------------
     def visit_Expr(self, node: ast.Expr) -> None:
         inner = node.value.value if isinstance(node.value, ast.Await) else node.value
@@ -476,6 +482,12 @@ class FactCollector(ast.NodeVisitor):
             or any(kw.arg is None for kw in node.keywords),
         ))
         self.generic_visit(node)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == "__main__")
 
 
 def _subscript_root(node: ast.AST) -> str | None:

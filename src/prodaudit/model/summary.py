@@ -229,6 +229,7 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
         calls=tuple(collector.calls), mutations=tuple(collector.mutations),
         excepts=tuple(collector.excepts), loops=tuple(collector.loops), comments=tuple(comments),
         suppressions=tuple(suppressions), globals_declared=tuple(collector.globals_declared),
+        has_main_guard=collector.has_main_guard,
         findings=tuple(findings), extra=tuple(extra),
     )
 

@@ -119,8 +119,9 @@ class BridgedRule(Rule):
     ruff_settings: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def accepts(cls, code: str, message: str, path: str, line_text: str) -> bool:
-        """Refine ruff: return False for a diagnostic this rule knows to be noise."""
+    def accepts(cls, code: str, message: str, path: str, line_text: str, module) -> bool:
+        """Refine ruff: return False for a diagnostic this rule knows to be noise.
+        `module` is the file's ModuleSummary (None when it was not parsed)."""
         return True
 
 

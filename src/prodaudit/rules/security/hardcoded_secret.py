@@ -57,7 +57,7 @@ class HardcodedSecret(BridgedRule):
     )
 
     @classmethod
-    def accepts(cls, code: str, message: str, path: str, line_text: str) -> bool:
+    def accepts(cls, code: str, message: str, path: str, line_text: str, module) -> bool:
         values = [m.group(2) for m in STRING.finditer(line_text)]
         if not values:
             return True  # multi-line statement: trust ruff
