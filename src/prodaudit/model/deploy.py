@@ -469,13 +469,17 @@ class _Reader:
         else:
             found = self.simple(list(command), origin, env, (), 0)
             text = " ".join(command)
+        if any(server.server not in ("python", "unknown") for server in found):
+            # `python manage.py migrate && gunicorn ...`: the python step is set-up work
+            found = [server for server in found if server.server != "python"]
         if not found and origin.required and text.strip():
             found = [ServerProcess("unknown", "", None, None, "server not recognised", "",
                                    text[:MAX_COMMAND_TEXT], origin.location, origin.service)]
         return found
 
     def shell_text(self, text: str, origin: _Origin, env: _Env, per_line_path: str,
-                   argv: Sequence[str] = (), depth: int = 0) -> list[ServerProcess]:
+                   argv: Sequence[str] = (), depth: int = 0, argv_origin: _Origin | None = None
+                   ) -> list[ServerProcess]:
         """A shell program: assignments feed later lines, every command is looked at."""
         found: list[ServerProcess] = []
         for line_number, line in _logical_lines(text):
@@ -483,9 +487,9 @@ class _Reader:
             if words is None:
                 self.note(f"{origin.location.path}: unbalanced quotes in {line[:60]!r}")
                 words = line.split()
-            here = (replace(origin, location=Location(per_line_path, line_number))
+            here = (replace(origin, location=Location(per_line_path, line_number),
+                            label=per_line_path, expands=True)
                     if per_line_path else origin)
-            label = per_line_path or origin.label
             for segment in _segments(words):
                 while segment and segment[0] in ("then", "else", "do", "{", "(", "!"):
                     segment = segment[1:]
@@ -493,9 +497,9 @@ class _Reader:
                     segment = segment[1:]
                 prefix = [w for w in segment if _ASSIGNMENT.fullmatch(w)]
                 if len(prefix) == len(segment):
-                    env = env.over(self._bindings(prefix, here.location, label))
+                    env = env.over(self._bindings(prefix, here.location, here.label))
                 elif segment:
-                    found.extend(self.simple(segment, here, env, argv, depth))
+                    found.extend(self.simple(segment, here, env, argv, depth, argv_origin))
         return found
 
     @staticmethod
@@ -508,10 +512,14 @@ class _Reader:
         return out
 
     def simple(self, words: list[str], origin: _Origin, env: _Env, argv: Sequence[str],
-               depth: int) -> list[ServerProcess]:
+               depth: int, argv_origin: _Origin | None = None) -> list[ServerProcess]:
         """One simple command (no && or ;), after peeling wrappers like exec or tini."""
         if depth > MAX_DEPTH:
             return []
+        if argv and argv_origin and [w for w in words if w not in _WRAPPERS] in (["$@"],
+                                                                                  ["${@}"]):
+            # `exec "$@"` in an entrypoint script: the words are written by the caller
+            return self.simple(list(argv), argv_origin, env, (), depth + 1)
         words = [expanded for word in words
                  for expanded in (argv if word in ("$@", "${@}", "$*") else (word,))]
         while words:
@@ -537,7 +545,7 @@ class _Reader:
             if "-c" in args and args.index("-c") + 1 < len(args):
                 body = args[args.index("-c") + 1]
                 return self.shell_text(body, replace(origin, expands=True), env, "",
-                                       args[args.index("-c") + 2:], depth + 1)
+                                       args[args.index("-c") + 2:], depth + 1, origin)
             scripts = [w for w in args if not w.startswith("-")]
             if not scripts:
                 return []
@@ -568,7 +576,7 @@ class _Reader:
         self.scripts_read.add(path)
         if path.endswith(".py"):
             return self.python_script(path, origin, env, " ".join([reference, *argv]))
-        return self.shell_text(text, origin, env, path, argv, depth + 1)
+        return self.shell_text(text, origin, env, path, argv, depth + 1, origin)
 
     def python(self, args: list[str], origin: _Origin, env: _Env, text: str, depth: int
                ) -> list[ServerProcess]:
@@ -881,9 +889,10 @@ def _yaml_env(path: str, node: yaml.Node | None, origin: str) -> list[EnvBinding
         fields = _map(item)
         if fields:  # k8s {name, value|valueFrom} or render {key, value|fromDatabase}
             name = _scalar((fields.get("name") or fields.get("key") or (None, None))[1])
-            value = _scalar((fields.get("value") or (None, None))[1])
+            value_node = (fields.get("value") or (None, None))[1]
             if name:
-                out.append(EnvBinding(name, value, Location(path, _line(item)), origin))
+                out.append(EnvBinding(name, _scalar(value_node), Location(
+                    path, _line(value_node if value_node is not None else item)), origin))
         elif (text := _scalar(item)) is not None:
             name, sep, value = text.partition("=")
             out.append(EnvBinding(name.strip(), value if sep else None,
@@ -970,7 +979,8 @@ def _read_dockerfile(reader: _Reader, path: str) -> _Image | None:
             for word in rest.split():
                 name, sep, value = word.partition("=")
                 target = stage.args if stage else global_args
-                target[name] = value if sep else global_args.get(name, "")
+                if sep or name in global_args:  # a bare ARG has no value to substitute
+                    target[name] = value if sep else global_args[name]
         elif stage is None:
             continue
         elif instruction == "ENV":
@@ -1134,7 +1144,9 @@ class _Compose:
         replicas_at = Location(fields.get("deploy", fields.get("scale", (path,)))[0],
                                _line(replicas_node)) if replicas is not None else None
         kind = _image_kind(image_name)
-        command, entrypoint = _command_value(get("command")), _command_value(get("entrypoint"))
+        # Compose writes a literal $ as $$; the container's shell then expands it.
+        command, entrypoint = (_unescape(_command_value(get("command"))),
+                               _unescape(_command_value(get("entrypoint"))))
         servers: list[ServerProcess] = []
         if not kind and (command or entrypoint):
             node = get("command") if command else get("entrypoint")
@@ -1228,6 +1240,12 @@ class _Compose:
         return None, None
 
 
+def _unescape(command: str | list[str] | None) -> str | list[str] | None:
+    if isinstance(command, list):
+        return [word.replace("$$", "$") for word in command]
+    return command.replace("$$", "$") if command else command
+
+
 def _short_form(node: yaml.Node, keys: tuple[str, str]) -> str:
     """Compose ports/volumes: "8000:8000" as written, or the long form rebuilt."""
     if (text := _scalar(node)) is not None:
@@ -1305,7 +1323,9 @@ def _fly(reader: _Reader, path: str) -> list[ServerProcess]:
     servers = []
     for name, command in processes.items():
         if isinstance(command, (str, list)):
-            where = Location(path, _line_of(text, rf"^\s*(?:{re.escape(name)}|cmd)\s*="))
+            section = max(text.find("[processes]"), text.find("[experimental]"), 0)
+            where = Location(path, _line_of(text, rf"^\s*(?:{re.escape(name)}|cmd)\s*=",
+                                            section))
             origin = _Origin(f"{path} processes.{name}", where, name,
                              context_dir=posixpath.dirname(path))
             words = command if isinstance(command, str) else [str(item) for item in command]
