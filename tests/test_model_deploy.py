@@ -203,6 +203,38 @@ def test_fastapi_hypercorn_granian_daphne(tmp_path):
         "proj.asgi:app", 1, "daphne runs one process")
 
 
+def test_folded_compose_command_merge_sequence_and_custom_tags(tmp_path):
+    d = deploy(tmp_path, {"compose.yml": """
+        x-a: &a
+          restart: always
+        x-b: &b
+          restart: "no"
+          user: nobody
+        services:
+          web:
+            <<: [*a, *b]
+            image: myorg/web
+            ports: !reset []
+            command: >
+              bash -c "python manage.py migrate &&
+              gunicorn -w 3 proj.wsgi"
+            healthcheck:
+              test: ["NONE"]
+    """})
+    (web,) = d.services
+    assert (web.restart, web.user, web.ports, web.healthcheck, web.kind) == (
+        "always", "nobody", (), False, "app")  # earlier maps win in a merge sequence
+    s = only(d)
+    assert (s.server, s.app, s.workers, s.location) == ("gunicorn", "proj.wsgi", 3,
+                                                       at("compose.yml", 11))
+
+
+def test_script_calling_itself_stops(tmp_path):
+    d = deploy(tmp_path, {"Dockerfile": 'FROM python:3.12\nCMD ["./start.sh"]\n',
+                          "start.sh": "#!/bin/sh\n./start.sh\nsh start.sh\n"})
+    assert [(s.server, s.command) for s in d.servers] == [("unknown", "./start.sh")]
+
+
 def test_reload_overrides_uvicorn_workers(tmp_path):
     d = deploy(tmp_path, {"Dockerfile": "FROM python:3.12\n"
                                         "CMD uvicorn app:app --reload --workers 4\n"})

@@ -658,6 +658,8 @@ class _Reader:
             apps = [word for word in positional if word not in ("run", "dev")]
         elif program in ("arq", "dramatiq") and not apps:
             apps = positional[:1]
+        elif program == "gunicorn" and not apps:  # `gunicorn proj.wsgi` = proj.wsgi:application
+            apps = [word for word in positional if re.fullmatch(r"[A-Za-z_][\w.]*", word)][:1]
         app_flag = _pick(values, spec.app_flags)
         app = app_flag[1] if app_flag else (apps[0] if apps else (conf.app if conf else ""))
         reload = ("--reload" in flags or (program == "fastapi" and positional[:1] == ["dev"])
