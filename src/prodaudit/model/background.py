@@ -43,6 +43,8 @@ class BackgroundJob:
     loop_location: Location | None  # the `while True` running the work, when found
     lock_evidence: tuple[Location, ...]  # calls that look like a distributed lock
     handle: str = ""  # name the task is stored in, "" when discarded
+    # The loop sleeps between rounds (periodic work), as opposed to waiting on a queue.
+    periodic: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,14 @@ def _while_true(node) -> Location | None:
     return None
 
 
+SLEEPS = ("asyncio.sleep", "anyio.sleep", "trio.sleep")
+
+
+def _sleeps(node) -> bool:
+    """Whether the function waits on a timer (periodic) rather than on a queue."""
+    return any(call.scope == node.fact.qualname and call.name in SLEEPS for call in node.module.calls)
+
+
 def _starts(call: CallFact) -> str | None:
     if call.name in TASK_STARTERS or call.callee.endswith((".create_task", ".ensure_future")):
         return "task"
@@ -176,7 +186,8 @@ def build_background(project) -> BackgroundModel:
             jobs.append(BackgroundJob(
                 kind, key, target_key or (target_value.text if target_value else call.callee),
                 Location(node.module.path, call.line), hook, graph.describe_path(label, path),
-                loop, locks, handle=call.target))
+                loop, locks, handle=call.target,
+                periodic=kind == "scheduler-job" or bool(target_node and loop and _sleeps(target_node))))
     # BackgroundTasks in request handlers: per request, not per worker, listed for the inventory.
     for module in project.summaries("source"):
         for call in module.calls:

@@ -13,7 +13,19 @@ from pathlib import Path
 
 from prodaudit.config import Config
 from prodaudit.discover import Discovery, SourceFile
+from prodaudit.findings import Location
 from prodaudit.model.facts import AssignFact, ClassFact, FunctionFact, ModuleSummary
+
+
+@dataclass(frozen=True)
+class WorkerCount:
+    count: int | None  # None: unknown
+    location: Location | None
+    source: str  # "--workers 4 in Dockerfile CMD", or why it is unknown
+
+    @property
+    def several(self) -> bool:
+        return self.count is not None and self.count > 1
 
 
 @dataclass
@@ -224,6 +236,51 @@ class Project:
                         found.append(f"{call.callee}() at {node.module.path}:{call.line}")
         return tuple(dict.fromkeys(found))
 
+    @cached_property
+    def deployment(self):
+        from prodaudit.model.deploy import read_deployment
+
+        # Every file: a CMD may run a Python script (run_server.py calling uvicorn.run).
+        return read_deployment(self.root, [f.path for f in self.discovery.files])
+
+    @cached_property
+    def dependencies(self):
+        from prodaudit.model.dependencies import read_dependencies
+
+        files = [f.path for f in self.discovery.files if f.kind in ("deploy", "config")]
+        return read_dependencies(self.root, files)
+
+    @cached_property
+    def workers(self) -> WorkerCount:
+        """How many processes serve the web app, and the file:line that says so."""
+        count, server = self.deployment.max_workers()
+        workload = self._app_workload()
+        pods = (workload.max_replicas or workload.replicas) if workload else None
+        if pods and pods > 1:
+            # Each pod runs the server's workers: processes = workers x pods.
+            scale = (f"k8s {workload.name}: {workload.replicas} replicas"
+                     + (f", autoscaled up to {workload.max_replicas}" if workload.max_replicas else ""))
+            where = workload.max_replicas_location or workload.replicas_location or workload.location
+            per_pod = count or 1
+            server_part = f"{server.workers_source} x " if server is not None and count else ""
+            return WorkerCount(per_pod * pods, where, f"{server_part}{scale}")
+        if server is None:
+            return WorkerCount(None, None, "no web server command found in Dockerfile, compose, "
+                                           "Procfile, gunicorn config, k8s or scripts")
+        replicas = f" x {server.replicas} replicas" if server.replicas else ""
+        return WorkerCount(count, server.workers_location or server.location,
+                           f"{server.workers_source}{replicas}")
+
+    def _app_workload(self):
+        """The k8s workload that runs this project's image (named like the app), if any."""
+        hints = ("backend", "api", "app", "web", "server", self.root.name.lower())
+        candidates = [w for w in self.deployment.k8s
+                      if any(any(h and h in image.split("/")[-1].split(":")[0].lower() for h in hints)
+                             for image in w.images)]
+        return max(candidates, key=lambda w: w.max_replicas or w.replicas or 0, default=None)
+
     def extra_inventory(self) -> dict[str, object]:
-        """Inventory sections of the ORM, settings, deployment and dependency models."""
-        return {}
+        """Inventory sections of the deployment and dependency models."""
+        from prodaudit.report.model_json import dependencies_json, deployment_json
+
+        return {"deployment": deployment_json(self), "dependencies": dependencies_json(self)}
