@@ -842,6 +842,13 @@ def test_broken_toml_json_and_odd_shapes(tmp_path):
     assert "Dockerfile: no FROM instruction; not a Dockerfile?" in notes
 
 
+def test_empty_quoted_dotenv_value_next_to_procfile(tmp_path):
+    d = deploy(tmp_path, {"Procfile": "web: uvicorn app:app --workers $W\n", ".env": 'W="\nX=\n'})
+    s = only(d)
+    assert (s.workers, s.workers_source) == (
+        None, "--workers $W in Procfile web; W=\" in .env: '' is not a number")
+
+
 def test_empty_input(tmp_path):
     d = read_deployment(tmp_path, [])
     assert d == Deployment()

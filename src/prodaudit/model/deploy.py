@@ -240,7 +240,7 @@ def _dotenv_bindings(text: str, path: str) -> tuple[EnvBinding, ...]:
         if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name.strip()):
             continue
         value = value.strip()
-        if value[:1] in "'\"" and value.count(value[0]) >= 2:
+        if value and value[0] in "'\"" and value.count(value[0]) >= 2:
             value = value[1:value.index(value[0], 1)]
         else:
             value = value.split(" #")[0].strip()
@@ -835,7 +835,7 @@ def _yaml_documents(reader: _Reader, path: str) -> list[yaml.Node]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
         reader.note(f"{path}: not valid YAML{where} ({problem}); not read")
     except RecursionError:
         reader.note(f"{path}: YAML nested too deeply; not read")
@@ -1464,11 +1464,15 @@ def read_deployment(root: Path, files: Sequence[str]) -> Deployment:
         services.extend(found_services)
         servers.extend(found_servers)
 
-    app_env: tuple[EnvBinding, ...] = ()
-    formation: dict[str, tuple[int, Location]] = {}
+    heroku: list[tuple[tuple[EnvBinding, ...], dict[str, tuple[int, Location]]]] = []
     for path in reader.files:
         if names[path] == "app.json" and posixpath.dirname(path) == "":
-            app_env, formation = _app_json(reader, path)
+            guarded(path, lambda path=path: heroku.append(_app_json(reader, path)))
+    app_env, formation = heroku[0] if heroku else ((), {})
+
+    def procfile(path: str) -> None:
+        env = _Env((app_env, *reader.dotenv(posixpath.dirname(path)).layers))
+        servers.extend(_procfile(reader, path, env, formation))
     for path in (p for p in reader.files if _is_dockerfile(names[p])):
         guarded(path, lambda path=path: dockerfile(path))
     for path in reader.files:
@@ -1476,9 +1480,7 @@ def read_deployment(root: Path, files: Sequence[str]) -> Deployment:
         if _COMPOSE_NAME.fullmatch(name):
             guarded(path, lambda path=path: compose(path))
         elif name == "Procfile":
-            env = _Env((app_env, *reader.dotenv(posixpath.dirname(path)).layers))
-            guarded(path, lambda path=path, env=env: servers.extend(
-                _procfile(reader, path, env, formation)))
+            guarded(path, lambda path=path: procfile(path))
         elif name == "fly.toml":
             guarded(path, lambda path=path: servers.extend(_fly(reader, path)))
         elif name in ("render.yaml", "render.yml"):
