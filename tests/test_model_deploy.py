@@ -235,6 +235,20 @@ def test_script_calling_itself_stops(tmp_path):
     assert [(s.server, s.command) for s in d.servers] == [("unknown", "./start.sh")]
 
 
+def test_hypercorn_toml_config(tmp_path):
+    d = deploy(tmp_path, {
+        "Dockerfile": 'FROM python:3.12\nCMD ["hypercorn", "-c", "hypercorn.toml", "m:app"]\n',
+        "Dockerfile.b": 'FROM python:3.12\nCMD ["hypercorn", "--config", "python:cfg", "m:app"]\n',
+        "hypercorn.toml": 'bind = "0.0.0.0:8000"\nworkers = 5\n',
+    })
+    toml = only(d, location=at("Dockerfile", 2))
+    assert (toml.workers, toml.workers_location, toml.workers_source) == (
+        5, at("hypercorn.toml", 2), "workers = 5 in hypercorn.toml")
+    module = only(d, location=at("Dockerfile.b", 2))
+    assert (module.workers, module.workers_source) == (
+        None, "hypercorn config python:cfg is not read")
+
+
 def test_reload_overrides_uvicorn_workers(tmp_path):
     d = deploy(tmp_path, {"Dockerfile": "FROM python:3.12\n"
                                         "CMD uvicorn app:app --reload --workers 4\n"})
@@ -523,6 +537,10 @@ COMPOSE = """
         image: mongo:7
       other:
         image: mailhog/mailhog
+      metrics:
+        image: prometheuscommunity/postgres-exporter
+      edge:
+        build: ./edge
     volumes:
       pgdata:
 """
@@ -534,10 +552,11 @@ def test_compose_services_and_servers(tmp_path):
         ".env.compose": "LOG_LEVEL=info\n",
         "backend/Dockerfile.prod": 'FROM python:3.12\nCMD ["gunicorn", "app.main:app"]\n',
         "backend/Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "app.main:app"]\n',
+        "edge/Dockerfile": 'FROM nginx:1.27-alpine\nCOPY nginx.conf /etc/nginx/\n',
     })
     by_name = {service.name: service for service in d.services}
     assert [s.name for s in d.services] == ["api", "worker", "db", "cache", "mq", "proxy",
-                                            "mongo", "other"]
+                                            "mongo", "other", "metrics", "edge"]
     api = by_name["api"]
     assert (api.kind, api.image, api.build, api.restart, api.user) == (
         "app", "", True, "unless-stopped", "1000:1000")
@@ -554,8 +573,9 @@ def test_compose_services_and_servers(tmp_path):
                                                       ("pgdata:/var/lib/postgresql/data",))
     assert (db.max_connections, db.max_connections_location) == (
         250, at("docker-compose.yml", 33))
-    assert [by_name[n].kind for n in ("cache", "mq", "proxy", "mongo", "other")] == [
-        "redis", "rabbitmq", "nginx", "mongo", "other"]
+    assert [by_name[n].kind for n in ("cache", "mq", "proxy", "mongo", "other", "metrics",
+                                      "edge")] == [
+        "redis", "rabbitmq", "nginx", "mongo", "other", "other", "nginx"]
     assert by_name["cache"].healthcheck is False
     assert by_name["proxy"].volumes == ("./nginx.conf:/etc/nginx/nginx.conf",)
     assert d.database_service() == db

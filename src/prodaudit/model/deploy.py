@@ -179,7 +179,9 @@ class _Num:
 
     def describe(self, head: str) -> str:
         text = "; ".join([head, *self.steps] if head else self.steps)
-        return f"{text}: {self.problem}" if self.problem else text
+        if self.problem:
+            return f"{text}: {self.problem}" if text else self.problem
+        return text
 
 
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-=?+])(?P<default>[^}]*))?\}"
@@ -678,6 +680,9 @@ class _Reader:
                 head = f"GUNICORN_CMD_ARGS={binding.value} in {binding.origin}"
         if num is None and conf and conf.workers is not None:
             num, head = conf.workers, conf.workers_text
+        if num is None and program == "hypercorn" and (config := _pick(values,
+                                                                        spec.config_flags)):
+            num, head = self.hypercorn_workers(config[1], origin)
         if num is None and (num := self.env_workers(spec, env)) is None:
             num, head = _Num(spec.default_workers), spec.default_text
         if program == "celery" and "beat" in positional and "worker" not in positional:
@@ -690,6 +695,18 @@ class _Reader:
         return ServerProcess(program, app, num.value, location, num.describe(head),
                              worker_class, text[:MAX_COMMAND_TEXT], origin.location,
                              origin.service, reload=reload)
+
+    def hypercorn_workers(self, reference: str, origin: _Origin) -> tuple[_Num, str]:
+        """hypercorn -c file.toml: its `workers = N`, or 1 when the file does not set it."""
+        path = self.find(reference, origin.context_dir)
+        text = self.text(path) if path and path.endswith(".toml") else None
+        if text is None:
+            return _Num(None, problem=f"hypercorn config {reference} is not read"), ""
+        match = re.search(r"^\s*workers\s*=\s*(\d+)", text, re.MULTILINE)
+        if match is None:
+            return _Num(1), f"hypercorn default 1 ({path} does not set workers)"
+        line = text[:match.start(1)].count("\n") + 1
+        return _Num(int(match[1]), Location(path, line)), f"workers = {match[1]} in {path}"
 
     def gunicorn_conf(self, flag: tuple[str, str] | None, origin: _Origin, env: _Env
                       ) -> _GunicornConf | None:
@@ -1067,11 +1084,14 @@ def _image_servers(reader: _Reader, image: _Image, env: _Env, service: str = ""
 
 # -- docker compose --------------------------------------------------------------------
 
-_KIND_WORDS = (("postgres", ("postgres", "postgis", "timescale", "pgvector")),
+_KIND_WORDS = (("postgres", ("postgres", "postgresql", "postgis", "timescaledb", "pgvector")),
                ("mysql", ("mysql", "mariadb", "percona")),
                ("redis", ("redis", "valkey", "keydb", "dragonfly")),
-               ("rabbitmq", ("rabbitmq",)), ("mongo", ("mongo",)),
+               ("rabbitmq", ("rabbitmq",)), ("mongo", ("mongo", "mongodb")),
                ("nginx", ("nginx", "openresty")))
+# Tools named after the server they watch or manage ("postgres-exporter") are not it.
+_TOOL_WORDS = frozenset({"exporter", "commander", "admin", "ui", "insight", "backup",
+                         "operator", "express", "adminer"})
 _TASK_WORDS = re.compile(r"\b(celery|arq|dramatiq|rq|taskiq|huey)\b")
 _MAX_CONNECTIONS = re.compile(r"(?:-c|--)?max[_-]connections=(\d+)")
 _CONF_MAX_CONNECTIONS = re.compile(r"^\s*max_connections\s*=\s*'?(\d+)", re.MULTILINE)
@@ -1080,8 +1100,11 @@ Fields = dict[str, tuple[str, yaml.Node]]  # compose key -> (file it is written 
 
 def _image_kind(image: str) -> str:
     repository = image.lower().split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    parts = re.split(r"[-_.]", repository)
+    if _TOOL_WORDS.intersection(parts):
+        return ""
     for kind, words in _KIND_WORDS:
-        if any(word in repository for word in words):
+        if parts[0] in words:
             return kind
     return ""
 
@@ -1145,7 +1168,8 @@ class _Compose:
         replicas = _int(_scalar(replicas_node))
         replicas_at = Location(fields.get("deploy", fields.get("scale", (path,)))[0],
                                _line(replicas_node)) if replicas is not None else None
-        kind = _image_kind(image_name)
+        # A service built from `FROM nginx:...` is an nginx as much as `image: nginx` is.
+        kind = _image_kind(image_name) or (_image_kind(image.base) if image else "")
         # Compose writes a literal $ as $$; the container's shell then expands it.
         command, entrypoint = (_unescape(_command_value(get("command"))),
                                _unescape(_command_value(get("entrypoint"))))
