@@ -182,7 +182,8 @@ def test_python_dash_m_and_wrappers(tmp_path):
 
 def test_fastapi_hypercorn_granian_daphne(tmp_path):
     d = deploy(tmp_path, {
-        "Dockerfile.a": 'FROM python:3.12\nCMD ["fastapi", "run", "app/main.py", "--workers", "4"]\n',
+        "Dockerfile.a": 'FROM python:3.12\n'
+                        'CMD ["fastapi", "run", "app/main.py", "--workers", "4"]\n',
         "Dockerfile.b": 'FROM python:3.12\nCMD ["fastapi", "dev", "app/main.py"]\n',
         "Dockerfile.c": 'FROM python:3.12\nCMD ["hypercorn", "-w", "2", "-k", "uvloop", "m:app"]\n',
         "Dockerfile.d": 'FROM python:3.12\nCMD ["granian", "--interface", "asgi", "m:app"]\n',
@@ -298,8 +299,8 @@ def test_missing_entrypoint_script_still_reads_cmd(tmp_path):
     d = deploy(tmp_path, {"Dockerfile": 'FROM python:3.12\nENTRYPOINT ["/entrypoint.sh"]\n'
                                         'CMD ["gunicorn", "-w", "2", "app:app"]\n'})
     assert only(d).workers == 2
-    assert d.notes == ("Dockerfile: script /entrypoint.sh is not in the repository; "
-                       "its command is unknown",)
+    assert d.notes == (("Dockerfile: script /entrypoint.sh is not in the repository; "
+                       "its command is unknown"),)
 
 
 def test_python_script_with_uvicorn_run(tmp_path):
@@ -348,11 +349,11 @@ def test_command_text_is_shortened(tmp_path):
 @pytest.mark.parametrize(("body", "workers", "source", "line"), [
     ("workers = 4\n", 4, "workers = 4 in gunicorn.conf.py", 1),
     ('import os\nworkers = int(os.getenv("WEB_CONCURRENCY", 2))\n', 2,
-     "workers = int(os.getenv('WEB_CONCURRENCY', 2)) in gunicorn.conf.py; "
-     "WEB_CONCURRENCY unset, default 2", 2),
+     ("workers = int(os.getenv('WEB_CONCURRENCY', 2)) in gunicorn.conf.py; "
+     "WEB_CONCURRENCY unset, default 2"), 2),
     ("import multiprocessing\nworkers = multiprocessing.cpu_count() * 2 + 1\n", None,
-     "workers = multiprocessing.cpu_count() * 2 + 1 in gunicorn.conf.py: "
-     "depends on the machine", 2),
+     ("workers = multiprocessing.cpu_count() * 2 + 1 in gunicorn.conf.py: "
+     "depends on the machine"), 2),
     ("per_core = 2\ncores = 3\nworkers = max(per_core * cores, 2)\n", 6,
      "workers = max(per_core * cores, 2) in gunicorn.conf.py", 3),
 ])
@@ -674,8 +675,8 @@ def test_compose_extends_same_and_other_file(tmp_path):
     assert by_name["api2"].restart == "no"
     assert only(d, service="api2").workers == 5
     assert by_name["broken"].kind == "other"
-    assert d.notes == ("docker-compose.yml: service broken extends nowhere in "
-                       "docker-compose.yml, which could not be found; its own keys only",)
+    assert d.notes == (("docker-compose.yml: service broken extends nowhere in "
+                       "docker-compose.yml, which could not be found; its own keys only"),)
 
 
 def test_compose_mounted_postgresql_conf_and_mysql(tmp_path):

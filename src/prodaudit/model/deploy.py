@@ -818,8 +818,8 @@ def _eval_int(node: ast.expr, assigned: dict[str, ast.expr], env: _Env, path: st
             if env.lookup(variable) or len(node.args) < 2:
                 return _number("${" + variable + "}", env)
             inner = _eval_int(node.args[1], assigned, env, path, depth + 1)
-            return replace(inner, steps=(f"{variable} unset, default "
-                                         f"{ast.unparse(node.args[1])}", *inner.steps))
+            return replace(inner, steps=((f"{variable} unset, default "
+                                         f"{ast.unparse(node.args[1])}"), *inner.steps))
         if name in ("max", "min") and node.args:
             parts = [_eval_int(arg, assigned, env, path, depth + 1) for arg in node.args]
             missing = next((part for part in parts if part.value is None), None)
@@ -1159,8 +1159,10 @@ class _Compose:
         return services, servers
 
     def service(self, path: str, directory: str, name: str, where: Location, fields: Fields,
-                environments: list[tuple[str, yaml.Node]]) -> tuple[Service, list[ServerProcess]]:
-        get = lambda key: (fields.get(key) or ("", None))[1]  # noqa: E731
+                environments: list[tuple[str, yaml.Node]]
+                ) -> tuple[Service, list[ServerProcess]]:
+        def get(key: str) -> yaml.Node | None:
+            return (fields.get(key) or ("", None))[1]
         image_name = _scalar(get("image")) or ""
         image = self.built_image(path, directory, name, get("build"))
         env = self.environment(directory, environments, get("env_file"), image)
@@ -1440,7 +1442,8 @@ def _k8s(reader: _Reader, path: str) -> tuple[list[K8sWorkload], list[ServerProc
 _COMPOSE_NAME = re.compile(r"(docker-)?compose([.-][\w.-]*)?\.ya?ml")
 _ROOT_SCRIPTS = ("start.sh", "entrypoint.sh", "docker-entrypoint.sh", "run.sh", "prestart.sh",
                  "boot.sh")
-_K8S_KIND = re.compile(r"^kind:\s*(Deployment|StatefulSet|HorizontalPodAutoscaler)\s*$", re.MULTILINE)
+_K8S_KIND = re.compile(r"^kind:\s*(Deployment|StatefulSet|HorizontalPodAutoscaler)\s*$",
+                       re.MULTILINE)
 
 
 def _is_dockerfile(name: str) -> bool:
