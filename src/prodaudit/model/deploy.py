@@ -1230,6 +1230,9 @@ class _Compose:
 
     def environment(self, directory: str, environments: list[tuple[str, yaml.Node]],
                     env_file: yaml.Node | None, image: _Image | None) -> _Env:
+        """Container env first, then .env. Compose itself interpolates $VAR in `command:`
+        from the host shell and .env only; resolving it against `environment:` as well is
+        a deliberate approximation: those values are in the repository, the host's are not."""
         layers: list[tuple[EnvBinding, ...]] = []
         for file_path, node in reversed(environments):  # the service's own level first
             layers.append(tuple(_yaml_env(file_path, node, file_path)))
