@@ -223,8 +223,8 @@ def test_requirements_includes_comments_markers_hashes_and_urls(tmp_path):
     assert report.dependencies[3].marker == 'sys_platform == "win32"'
     # requirements-dev.txt only pins its own entry: every entry pinned -> counts as a lock
     assert report.lock_files == ("requirements-dev.txt",)
-    assert report.notes == ("requirements.txt:12: could not read requirement "
-                            "'this is not valid'",)
+    assert report.notes == (("requirements.txt:12: could not read requirement "
+                            "'this is not valid'"),)
 
 
 def test_fully_pinned_requirements_is_a_lock_and_lock_files(tmp_path):
@@ -312,7 +312,7 @@ def test_broken_files_become_notes(tmp_path):
         "requirements.txt": "caf\xe9==1\n".encode("latin-1"),
         "sub/pyproject.toml": '[project]\ndependencies = "fastapi"\n'
                               '[project.optional-dependencies]\ndev = [3]\n',
-        "sub/requirements-ci.txt": "-r missing.txt\n-r ../../outside.txt\n",
+        "sub/requirements-ci.txt": "-r missing.txt\n-r ../../outside.txt\n-r /etc/passwd\n",
     }, listed=["pyproject.toml", "Pipfile", "requirements.txt", "sub/pyproject.toml",
                "sub/requirements-ci.txt", "gone/requirements.txt"])
     assert report.dependencies == ()
@@ -324,6 +324,7 @@ def test_broken_files_become_notes(tmp_path):
         "sub/pyproject.toml: could not read requirement 3",
         "sub/missing.txt: could not be read (No such file or directory)",
         "sub/requirements-ci.txt: -r ../../outside.txt is outside the audited tree",
+        "sub/requirements-ci.txt: -r /etc/passwd is outside the audited tree",
         "gone/requirements.txt: could not be read (No such file or directory)",
     )
 

@@ -182,7 +182,8 @@ def test_python_dash_m_and_wrappers(tmp_path):
 
 def test_fastapi_hypercorn_granian_daphne(tmp_path):
     d = deploy(tmp_path, {
-        "Dockerfile.a": 'FROM python:3.12\nCMD ["fastapi", "run", "app/main.py", "--workers", "4"]\n',
+        "Dockerfile.a": 'FROM python:3.12\n'
+                        'CMD ["fastapi", "run", "app/main.py", "--workers", "4"]\n',
         "Dockerfile.b": 'FROM python:3.12\nCMD ["fastapi", "dev", "app/main.py"]\n',
         "Dockerfile.c": 'FROM python:3.12\nCMD ["hypercorn", "-w", "2", "-k", "uvloop", "m:app"]\n',
         "Dockerfile.d": 'FROM python:3.12\nCMD ["granian", "--interface", "asgi", "m:app"]\n',
@@ -235,6 +236,20 @@ def test_script_calling_itself_stops(tmp_path):
     assert [(s.server, s.command) for s in d.servers] == [("unknown", "./start.sh")]
 
 
+def test_hypercorn_toml_config(tmp_path):
+    d = deploy(tmp_path, {
+        "Dockerfile": 'FROM python:3.12\nCMD ["hypercorn", "-c", "hypercorn.toml", "m:app"]\n',
+        "Dockerfile.b": 'FROM python:3.12\nCMD ["hypercorn", "--config", "python:cfg", "m:app"]\n',
+        "hypercorn.toml": 'bind = "0.0.0.0:8000"\nworkers = 5\n',
+    })
+    toml = only(d, location=at("Dockerfile", 2))
+    assert (toml.workers, toml.workers_location, toml.workers_source) == (
+        5, at("hypercorn.toml", 2), "workers = 5 in hypercorn.toml")
+    module = only(d, location=at("Dockerfile.b", 2))
+    assert (module.workers, module.workers_source) == (
+        None, "hypercorn config python:cfg is not read")
+
+
 def test_reload_overrides_uvicorn_workers(tmp_path):
     d = deploy(tmp_path, {"Dockerfile": "FROM python:3.12\n"
                                         "CMD uvicorn app:app --reload --workers 4\n"})
@@ -284,8 +299,8 @@ def test_missing_entrypoint_script_still_reads_cmd(tmp_path):
     d = deploy(tmp_path, {"Dockerfile": 'FROM python:3.12\nENTRYPOINT ["/entrypoint.sh"]\n'
                                         'CMD ["gunicorn", "-w", "2", "app:app"]\n'})
     assert only(d).workers == 2
-    assert d.notes == ("Dockerfile: script /entrypoint.sh is not in the repository; "
-                       "its command is unknown",)
+    assert d.notes == (("Dockerfile: script /entrypoint.sh is not in the repository; "
+                       "its command is unknown"),)
 
 
 def test_python_script_with_uvicorn_run(tmp_path):
@@ -334,11 +349,11 @@ def test_command_text_is_shortened(tmp_path):
 @pytest.mark.parametrize(("body", "workers", "source", "line"), [
     ("workers = 4\n", 4, "workers = 4 in gunicorn.conf.py", 1),
     ('import os\nworkers = int(os.getenv("WEB_CONCURRENCY", 2))\n', 2,
-     "workers = int(os.getenv('WEB_CONCURRENCY', 2)) in gunicorn.conf.py; "
-     "WEB_CONCURRENCY unset, default 2", 2),
+     ("workers = int(os.getenv('WEB_CONCURRENCY', 2)) in gunicorn.conf.py; "
+     "WEB_CONCURRENCY unset, default 2"), 2),
     ("import multiprocessing\nworkers = multiprocessing.cpu_count() * 2 + 1\n", None,
-     "workers = multiprocessing.cpu_count() * 2 + 1 in gunicorn.conf.py: "
-     "depends on the machine", 2),
+     ("workers = multiprocessing.cpu_count() * 2 + 1 in gunicorn.conf.py: "
+     "depends on the machine"), 2),
     ("per_core = 2\ncores = 3\nworkers = max(per_core * cores, 2)\n", 6,
      "workers = max(per_core * cores, 2) in gunicorn.conf.py", 3),
 ])
@@ -523,6 +538,10 @@ COMPOSE = """
         image: mongo:7
       other:
         image: mailhog/mailhog
+      metrics:
+        image: prometheuscommunity/postgres-exporter
+      edge:
+        build: ./edge
     volumes:
       pgdata:
 """
@@ -534,10 +553,11 @@ def test_compose_services_and_servers(tmp_path):
         ".env.compose": "LOG_LEVEL=info\n",
         "backend/Dockerfile.prod": 'FROM python:3.12\nCMD ["gunicorn", "app.main:app"]\n',
         "backend/Dockerfile": 'FROM python:3.12\nCMD ["uvicorn", "app.main:app"]\n',
+        "edge/Dockerfile": 'FROM nginx:1.27-alpine\nCOPY nginx.conf /etc/nginx/\n',
     })
     by_name = {service.name: service for service in d.services}
     assert [s.name for s in d.services] == ["api", "worker", "db", "cache", "mq", "proxy",
-                                            "mongo", "other"]
+                                            "mongo", "other", "metrics", "edge"]
     api = by_name["api"]
     assert (api.kind, api.image, api.build, api.restart, api.user) == (
         "app", "", True, "unless-stopped", "1000:1000")
@@ -554,8 +574,9 @@ def test_compose_services_and_servers(tmp_path):
                                                       ("pgdata:/var/lib/postgresql/data",))
     assert (db.max_connections, db.max_connections_location) == (
         250, at("docker-compose.yml", 33))
-    assert [by_name[n].kind for n in ("cache", "mq", "proxy", "mongo", "other")] == [
-        "redis", "rabbitmq", "nginx", "mongo", "other"]
+    assert [by_name[n].kind for n in ("cache", "mq", "proxy", "mongo", "other", "metrics",
+                                      "edge")] == [
+        "redis", "rabbitmq", "nginx", "mongo", "other", "other", "nginx"]
     assert by_name["cache"].healthcheck is False
     assert by_name["proxy"].volumes == ("./nginx.conf:/etc/nginx/nginx.conf",)
     assert d.database_service() == db
@@ -654,8 +675,8 @@ def test_compose_extends_same_and_other_file(tmp_path):
     assert by_name["api2"].restart == "no"
     assert only(d, service="api2").workers == 5
     assert by_name["broken"].kind == "other"
-    assert d.notes == ("docker-compose.yml: service broken extends nowhere in "
-                       "docker-compose.yml, which could not be found; its own keys only",)
+    assert d.notes == (("docker-compose.yml: service broken extends nowhere in "
+                       "docker-compose.yml, which could not be found; its own keys only"),)
 
 
 def test_compose_mounted_postgresql_conf_and_mysql(tmp_path):
@@ -840,6 +861,13 @@ def test_broken_toml_json_and_odd_shapes(tmp_path):
     assert "Procfile: unbalanced quotes in" in notes
     assert "compose.yml: not a mapping at the top; not read" in notes
     assert "Dockerfile: no FROM instruction; not a Dockerfile?" in notes
+
+
+def test_empty_quoted_dotenv_value_next_to_procfile(tmp_path):
+    d = deploy(tmp_path, {"Procfile": "web: uvicorn app:app --workers $W\n", ".env": 'W="\nX=\n'})
+    s = only(d)
+    assert (s.workers, s.workers_source) == (
+        None, "--workers $W in Procfile web; W=\" in .env: '' is not a number")
 
 
 def test_empty_input(tmp_path):

@@ -356,7 +356,7 @@ class _Collector:
                     continue  # constraint files add no dependencies
                 target = posixpath.normpath(posixpath.join(posixpath.dirname(path),
                                                            reference))
-                if target.startswith("../"):
+                if posixpath.isabs(reference) or target == ".." or target.startswith("../"):
                     self.note(f"{path}: -r {reference} is outside the audited tree")
                 else:
                     self.requirements(target, depth + 1)
@@ -388,7 +388,7 @@ class _Collector:
         for section, key, number, value in _ini_values(text):
             if section == "options" and key == "python_requires":
                 self.set_python(value, Location(path, number))
-            elif section == "options" and key == "install_requires" or \
+            elif (section == "options" and key == "install_requires") or \
                     section == "options.extras_require":
                 group = "main" if section == "options" else key
                 parsed = parse_requirement(value)
@@ -537,7 +537,7 @@ def read_dependencies(root: Path, files: Sequence[str]) -> DependencyReport:
                 collector.setup_cfg(path)
             elif name == "Pipfile":
                 collector.pipfile(path)
-        except Exception as exc:  # noqa: BLE001 - one odd file must cost a note, not the audit
+        except Exception as exc:  # noqa: BLE001 - one odd file costs a note, not the audit
             collector.note(f"{path}: could not be analysed ({type(exc).__name__}: {exc})")
     locks = [path for path in collector.files if posixpath.basename(path) in LOCK_FILE_NAMES
              or re.fullmatch(r"pylock\.[\w-]+\.toml", posixpath.basename(path))]

@@ -179,7 +179,9 @@ class _Num:
 
     def describe(self, head: str) -> str:
         text = "; ".join([head, *self.steps] if head else self.steps)
-        return f"{text}: {self.problem}" if self.problem else text
+        if self.problem:
+            return f"{text}: {self.problem}" if text else self.problem
+        return text
 
 
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?:(?P<op>:?[-=?+])(?P<default>[^}]*))?\}"
@@ -240,7 +242,7 @@ def _dotenv_bindings(text: str, path: str) -> tuple[EnvBinding, ...]:
         if not sep or not re.fullmatch(r"[A-Za-z_]\w*", name.strip()):
             continue
         value = value.strip()
-        if value[:1] in "'\"" and value.count(value[0]) >= 2:
+        if value and value[0] in "'\"" and value.count(value[0]) >= 2:
             value = value[1:value.index(value[0], 1)]
         else:
             value = value.split(" #")[0].strip()
@@ -678,6 +680,9 @@ class _Reader:
                 head = f"GUNICORN_CMD_ARGS={binding.value} in {binding.origin}"
         if num is None and conf and conf.workers is not None:
             num, head = conf.workers, conf.workers_text
+        if num is None and program == "hypercorn" and (config := _pick(values,
+                                                                        spec.config_flags)):
+            num, head = self.hypercorn_workers(config[1], origin)
         if num is None and (num := self.env_workers(spec, env)) is None:
             num, head = _Num(spec.default_workers), spec.default_text
         if program == "celery" and "beat" in positional and "worker" not in positional:
@@ -690,6 +695,18 @@ class _Reader:
         return ServerProcess(program, app, num.value, location, num.describe(head),
                              worker_class, text[:MAX_COMMAND_TEXT], origin.location,
                              origin.service, reload=reload)
+
+    def hypercorn_workers(self, reference: str, origin: _Origin) -> tuple[_Num, str]:
+        """hypercorn -c file.toml: its `workers = N`, or 1 when the file does not set it."""
+        path = self.find(reference, origin.context_dir)
+        text = self.text(path) if path and path.endswith(".toml") else None
+        if text is None:
+            return _Num(None, problem=f"hypercorn config {reference} is not read"), ""
+        match = re.search(r"^\s*workers\s*=\s*(\d+)", text, re.MULTILINE)
+        if match is None:
+            return _Num(1), f"hypercorn default 1 ({path} does not set workers)"
+        line = text[:match.start(1)].count("\n") + 1
+        return _Num(int(match[1]), Location(path, line)), f"workers = {match[1]} in {path}"
 
     def gunicorn_conf(self, flag: tuple[str, str] | None, origin: _Origin, env: _Env
                       ) -> _GunicornConf | None:
@@ -801,8 +818,8 @@ def _eval_int(node: ast.expr, assigned: dict[str, ast.expr], env: _Env, path: st
             if env.lookup(variable) or len(node.args) < 2:
                 return _number("${" + variable + "}", env)
             inner = _eval_int(node.args[1], assigned, env, path, depth + 1)
-            return replace(inner, steps=(f"{variable} unset, default "
-                                         f"{ast.unparse(node.args[1])}", *inner.steps))
+            return replace(inner, steps=((f"{variable} unset, default "
+                                         f"{ast.unparse(node.args[1])}"), *inner.steps))
         if name in ("max", "min") and node.args:
             parts = [_eval_int(arg, assigned, env, path, depth + 1) for arg in node.args]
             missing = next((part for part in parts if part.value is None), None)
@@ -835,7 +852,7 @@ def _yaml_documents(reader: _Reader, path: str) -> list[yaml.Node]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["?"])[0]
         reader.note(f"{path}: not valid YAML{where} ({problem}); not read")
     except RecursionError:
         reader.note(f"{path}: YAML nested too deeply; not read")
@@ -1067,11 +1084,14 @@ def _image_servers(reader: _Reader, image: _Image, env: _Env, service: str = ""
 
 # -- docker compose --------------------------------------------------------------------
 
-_KIND_WORDS = (("postgres", ("postgres", "postgis", "timescale", "pgvector")),
+_KIND_WORDS = (("postgres", ("postgres", "postgresql", "postgis", "timescaledb", "pgvector")),
                ("mysql", ("mysql", "mariadb", "percona")),
                ("redis", ("redis", "valkey", "keydb", "dragonfly")),
-               ("rabbitmq", ("rabbitmq",)), ("mongo", ("mongo",)),
+               ("rabbitmq", ("rabbitmq",)), ("mongo", ("mongo", "mongodb")),
                ("nginx", ("nginx", "openresty")))
+# Tools named after the server they watch or manage ("postgres-exporter") are not it.
+_TOOL_WORDS = frozenset({"exporter", "commander", "admin", "ui", "insight", "backup",
+                         "operator", "express", "adminer"})
 _TASK_WORDS = re.compile(r"\b(celery|arq|dramatiq|rq|taskiq|huey)\b")
 _MAX_CONNECTIONS = re.compile(r"(?:-c|--)?max[_-]connections=(\d+)")
 _CONF_MAX_CONNECTIONS = re.compile(r"^\s*max_connections\s*=\s*'?(\d+)", re.MULTILINE)
@@ -1080,8 +1100,11 @@ Fields = dict[str, tuple[str, yaml.Node]]  # compose key -> (file it is written 
 
 def _image_kind(image: str) -> str:
     repository = image.lower().split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    parts = re.split(r"[-_.]", repository)
+    if _TOOL_WORDS.intersection(parts):
+        return ""
     for kind, words in _KIND_WORDS:
-        if any(word in repository for word in words):
+        if parts[0] in words:
             return kind
     return ""
 
@@ -1136,8 +1159,10 @@ class _Compose:
         return services, servers
 
     def service(self, path: str, directory: str, name: str, where: Location, fields: Fields,
-                environments: list[tuple[str, yaml.Node]]) -> tuple[Service, list[ServerProcess]]:
-        get = lambda key: (fields.get(key) or ("", None))[1]  # noqa: E731
+                environments: list[tuple[str, yaml.Node]]
+                ) -> tuple[Service, list[ServerProcess]]:
+        def get(key: str) -> yaml.Node | None:
+            return (fields.get(key) or ("", None))[1]
         image_name = _scalar(get("image")) or ""
         image = self.built_image(path, directory, name, get("build"))
         env = self.environment(directory, environments, get("env_file"), image)
@@ -1145,7 +1170,8 @@ class _Compose:
         replicas = _int(_scalar(replicas_node))
         replicas_at = Location(fields.get("deploy", fields.get("scale", (path,)))[0],
                                _line(replicas_node)) if replicas is not None else None
-        kind = _image_kind(image_name)
+        # A service built from `FROM nginx:...` is an nginx as much as `image: nginx` is.
+        kind = _image_kind(image_name) or (_image_kind(image.base) if image else "")
         # Compose writes a literal $ as $$; the container's shell then expands it.
         command, entrypoint = (_unescape(_command_value(get("command"))),
                                _unescape(_command_value(get("entrypoint"))))
@@ -1204,6 +1230,9 @@ class _Compose:
 
     def environment(self, directory: str, environments: list[tuple[str, yaml.Node]],
                     env_file: yaml.Node | None, image: _Image | None) -> _Env:
+        """Container env first, then .env. Compose itself interpolates $VAR in `command:`
+        from the host shell and .env only; resolving it against `environment:` as well is
+        a deliberate approximation: those values are in the repository, the host's are not."""
         layers: list[tuple[EnvBinding, ...]] = []
         for file_path, node in reversed(environments):  # the service's own level first
             layers.append(tuple(_yaml_env(file_path, node, file_path)))
@@ -1416,7 +1445,8 @@ def _k8s(reader: _Reader, path: str) -> tuple[list[K8sWorkload], list[ServerProc
 _COMPOSE_NAME = re.compile(r"(docker-)?compose([.-][\w.-]*)?\.ya?ml")
 _ROOT_SCRIPTS = ("start.sh", "entrypoint.sh", "docker-entrypoint.sh", "run.sh", "prestart.sh",
                  "boot.sh")
-_K8S_KIND = re.compile(r"^kind:\s*(Deployment|StatefulSet|HorizontalPodAutoscaler)\s*$", re.MULTILINE)
+_K8S_KIND = re.compile(r"^kind:\s*(Deployment|StatefulSet|HorizontalPodAutoscaler)\s*$",
+                       re.MULTILINE)
 
 
 def _is_dockerfile(name: str) -> bool:
@@ -1464,11 +1494,15 @@ def read_deployment(root: Path, files: Sequence[str]) -> Deployment:
         services.extend(found_services)
         servers.extend(found_servers)
 
-    app_env: tuple[EnvBinding, ...] = ()
-    formation: dict[str, tuple[int, Location]] = {}
+    heroku: list[tuple[tuple[EnvBinding, ...], dict[str, tuple[int, Location]]]] = []
     for path in reader.files:
         if names[path] == "app.json" and posixpath.dirname(path) == "":
-            app_env, formation = _app_json(reader, path)
+            guarded(path, lambda path=path: heroku.append(_app_json(reader, path)))
+    app_env, formation = heroku[0] if heroku else ((), {})
+
+    def procfile(path: str) -> None:
+        env = _Env((app_env, *reader.dotenv(posixpath.dirname(path)).layers))
+        servers.extend(_procfile(reader, path, env, formation))
     for path in (p for p in reader.files if _is_dockerfile(names[p])):
         guarded(path, lambda path=path: dockerfile(path))
     for path in reader.files:
@@ -1476,9 +1510,7 @@ def read_deployment(root: Path, files: Sequence[str]) -> Deployment:
         if _COMPOSE_NAME.fullmatch(name):
             guarded(path, lambda path=path: compose(path))
         elif name == "Procfile":
-            env = _Env((app_env, *reader.dotenv(posixpath.dirname(path)).layers))
-            guarded(path, lambda path=path, env=env: servers.extend(
-                _procfile(reader, path, env, formation)))
+            guarded(path, lambda path=path: procfile(path))
         elif name == "fly.toml":
             guarded(path, lambda path=path: servers.extend(_fly(reader, path)))
         elif name in ("render.yaml", "render.yml"):
