@@ -81,6 +81,71 @@ class StateBuilder:
         self.project = project
         self.graph = project.callgraph
         self.reach = self.graph.reachable(entries, kinds=("call", "depends", "task", "thread"))
+        self.uses = self._instance_uses()
+
+    def _instance_uses(self) -> dict[str, list[tuple[str, str, int, str]]]:
+        """Singleton key -> (caller function key, method name, line, path) for every
+        `name.method(...)` call on a module-level name, resolved through imports. This is
+        what ties a mutation inside a class to one instance rather than to all of them."""
+        uses: dict[str, list[tuple[str, str, int, str]]] = {}
+        for module in self.project.summaries("source"):
+            for call in module.calls:
+                receiver, _, method = call.callee.rpartition(".")
+                if not receiver or not call.scope or receiver.startswith(("self", "cls")):
+                    continue
+                key = self._module_level_key(module, call.scope, receiver)
+                if key is not None:
+                    uses.setdefault(key, []).append(
+                        (f"{module.module}:{call.scope}", method, call.line, module.path))
+        return uses
+
+    def _module_level_key(self, module: ModuleSummary, scope: str, receiver: str) -> str | None:
+        if "." not in receiver:
+            fact = self.project.assignment(module, scope, receiver)
+            if fact is not None:
+                return f"{module.module}:{receiver}" if not fact.scope else None
+        target = self.graph._import_target(module, receiver)
+        if target is None:
+            return None
+        found = self.project.resolve_symbol(target)
+        if found is None:
+            return None
+        where, name = found
+        return f"{where.module}:{name}" if "." not in name else None
+
+    def instance_reached(self, key: str, mutations: list[Mutation]) -> list[tuple[str, str, Mutation]]:
+        """Mutations of this instance's state reached through calls on this instance from
+        functions an entry point reaches."""
+        by_function: dict[str, list[Mutation]] = {}
+        for mutation in mutations:
+            by_function.setdefault(mutation.function, []).append(mutation)
+        out = []
+        for caller, method, line, path in sorted(self.uses.get(key, ())):
+            hit = self.reach.get(caller)
+            if hit is None:
+                continue
+            label, route = hit
+            start = self._method_key(mutations, method)
+            if start is None:
+                continue
+            # Methods the called method reaches inside the project (self.helper() chains).
+            inner = self.graph.reachable({start: label}, kinds=("call",), max_depth=4)
+            for function, (_, inner_path) in sorted(inner.items()):
+                for mutation in by_function.get(function, ()):
+                    names = [self.graph.nodes[e.callee].fact.qualname for e in inner_path
+                             if e.callee in self.graph.nodes]
+                    description = self.graph.describe_path(label, route)
+                    chain = " -> ".join([start.split(":", 1)[1], *names])
+                    out.append((label, f"{description} -> {chain}", mutation))
+        return out
+
+    def _method_key(self, mutations: list[Mutation], method: str) -> str | None:
+        if not mutations:
+            return None
+        module_name, qualname = mutations[0].function.split(":", 1)
+        class_name = qualname.rsplit(".", 1)[0]
+        key = f"{module_name}:{class_name}.{method}"
+        return key if key in self.graph.nodes else None
 
     def class_state(self, module: ModuleSummary, cls: ClassFact) -> list[StateAttribute]:
         attrs: dict[str, StateAttribute] = {}
@@ -165,8 +230,11 @@ class StateBuilder:
         if not state:
             return None
         mutations = self.class_mutations(cls_module, cls, state)
+        # Background tasks the instance starts on itself (self._loop()) reach its state too.
+        reached = self.instance_reached(f"{module.module}:{fact.target}", mutations)
+        reached += [hit for hit in self.reached(mutations) if hit[0].startswith(("task ", "scheduler-job "))]
         return Singleton(fact.target, module.module, module.path, location, "instance",
-                         cls.qualname, tuple(state), tuple(mutations), tuple(self.reached(mutations)))
+                         cls.qualname, tuple(state), tuple(mutations), tuple(reached))
 
     def build(self) -> tuple[Singleton, ...]:
         out = []

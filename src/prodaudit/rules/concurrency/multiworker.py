@@ -14,7 +14,7 @@ from prodaudit.model.state import Singleton
 # Process-local by nature: each process needs its own clients, pools, locks and health
 # flags. State made only of these is not data that diverges between workers.
 INFRASTRUCTURE = re.compile(r"(client|connection|conn$|pool|health|last_check|engine|lock|"
-                            r"executor|loop|initiali[sz]ed|metric)", re.I)
+                            r"executor|loop|initiali[sz]ed|metric|task)", re.I)
 RATE_LIMITER = re.compile(r"(rate_?limit|limiter|throttl|attempt|too_many)", re.I)
 LIMIT_ARGUMENT = re.compile(r"(max|limit|attempts|times|calls|requests|rate)", re.I)
 
