@@ -28,6 +28,7 @@ from prodaudit.model.facts import (
     ParseProblem,
     SuppressionFact,
 )
+from prodaudit.model.extractors import extractors
 from prodaudit.model.resolve import ImportTable, collect_imports
 
 TASK_TAG = re.compile(r"\b(?i:TODO|FIXME|HACK)\b|\bXXX\b")
@@ -220,6 +221,15 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
     parsed = ParsedModule(path, module, kind, source, tree, table, collector, lines)
     findings: list[Finding] = []
     extra: list[object] = []
+    for extract in extractors():
+        try:
+            extra.extend(extract(parsed))
+        except Exception as exc:  # one broken extractor must not cost the module's summary
+            from prodaudit.errors import internal_error_finding, strict_mode
+
+            if strict_mode():
+                raise
+            findings.append(internal_error_finding(f"extractor {extract.__module__}", path, exc))
     for rule in file_rules:
         findings.extend(run_file_rule(rule, parsed))
     return ModuleSummary(
