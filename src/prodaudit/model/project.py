@@ -284,3 +284,9 @@ class Project:
         from prodaudit.report.model_json import dependencies_json, deployment_json
 
         return {"deployment": deployment_json(self), "dependencies": dependencies_json(self)}
+
+    @cached_property
+    def startup_requirements(self):
+        from prodaudit.model.startup import startup_requirements
+
+        return startup_requirements(self)

@@ -25,6 +25,7 @@ def deployment_json(project) -> dict:
     workers = project.workers
     section["effective_workers"] = {"count": workers.count, "source": workers.source,
                                     "location": str(workers.location) if workers.location else ""}
+    section["startup_requirements"] = to_json(project.startup_requirements)
     return section
 
 
