@@ -28,7 +28,7 @@ ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated"}
 # Names of dependencies that authenticate or authorize. Deliberately not "token" or
 # "get_user" alone: repository ports like get_refresh_token_port are not auth.
 AUTH_NAME = re.compile(
-    r"(current_(active_)?(super)?user|require|authenticat|authoriz|permission|"
+    r"(current_?(active_?)?(super_?)?user|require|authenticat|authoriz|permission|"
     r"verify_(token|jwt|api_?key|signature|admin|user|access|webhook|telegram|init_data)|"
     r"check_(auth|permission|admin|token|access|role)|get_(current|auth)|is_admin|admin_(user|only|required)|"
     r"login_required|api_?key|jwt|bearer|oauth|superuser|role)", re.I)
@@ -63,6 +63,8 @@ class Dependency:
     location: Location
     is_auth: bool
     is_rate_limit: bool
+    # Defined in a module prodaudit could not parse: is_auth is then a guess from the name.
+    unresolved: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,23 @@ class RouteBuilder:
         deps = []
         for call, where in dependency_calls(self.project, module, param):
             deps.extend(self.dependency(call, where, level, seen))
+        unparsed = self.unparsed_alias(param, module, level)
+        if unparsed is not None:
+            deps.append(unparsed)
         return deps
+
+    def unparsed_alias(self, param, module: ModuleSummary, level: str) -> Dependency | None:
+        """An annotation alias (`user: CurrentUser`) defined in a module that could not be
+        parsed: keep it as an unresolved dependency so auth is not silently "none"."""
+        annotation = param.annotation
+        if annotation is None or annotation.kind not in ("name", "attr") or annotation.name == annotation.text:
+            return None
+        found = self.project.resolve_symbol(annotation.name)
+        if found is None or found[0].problem is None:
+            return None
+        name = annotation.name.rsplit(".", 1)[-1]
+        return Dependency(annotation.name, annotation.text, level, Location(module.path, annotation.line),
+                          bool(AUTH_NAME.search(name)), bool(RATE_LIMIT_NAME.search(name)), unresolved=True)
 
     # -- collection ------------------------------------------------------------------
     def collect_objects(self) -> None:

@@ -176,7 +176,20 @@ def newer_interpreter() -> str | None:
     return None
 
 
-def classify_syntax_error(data: bytes) -> str:
+# Errors the running interpreter gives for syntax a newer Python accepts, when no newer
+# interpreter is installed to ask: (message fragment, the version that accepts it).
+NEWER_SYNTAX_MESSAGES = (
+    ("multiple exception types must be parenthesized", (3, 14)),  # PEP 758
+    ("f-string: expecting '}'", (3, 12)),  # PEP 701 quotes reuse
+    ("f-string expression part cannot include a backslash", (3, 12)),
+    ("f-string: unmatched", (3, 12)),
+)
+
+
+def classify_syntax_error(data: bytes, message: str = "") -> str:
+    for fragment, version in NEWER_SYNTAX_MESSAGES:
+        if fragment in message and sys.version_info[:2] < version:
+            return "newer-syntax"
     exe = newer_interpreter()
     if exe is None:
         return "syntax"
@@ -207,7 +220,7 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
         line = getattr(exc, "lineno", 0) or 0
         column = getattr(exc, "offset", 0) or 0
         message = getattr(exc, "msg", None) or str(exc) or exc.__class__.__name__
-        kind_of_problem = classify_syntax_error(data) if isinstance(exc, SyntaxError) else "syntax"
+        kind_of_problem = classify_syntax_error(data, str(message)) if isinstance(exc, SyntaxError) else "syntax"
         return ModuleSummary(**base, stats=stats, suppressions=tuple(scan_comments(source)[1]),
                              problem=ParseProblem(kind_of_problem, str(message)[:200], line, column))
     imports = collect_imports(tree, module, is_package)
