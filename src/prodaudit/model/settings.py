@@ -621,7 +621,7 @@ class SettingsModel:
             target = _Target("function", ctx=_Ctx(module), function=fn, loc=_loc(module, fn.line), name=head)
         if target is None:
             if canonical == written and not self._table(module).is_imported(head):
-                return _Target("unknown", reason=f"unresolved name {written}")
+                return self._parameter(ctx, head) or _Target("unknown", reason=f"unresolved name {written}")
             found = self.project.resolve_symbol(canonical)
             if found is None:
                 return _Target("unknown", reason=f"{canonical} is not defined in the project")
@@ -645,6 +645,20 @@ class SettingsModel:
                 return target
         return target
 
+    def _parameter(self, ctx: _Ctx, name: str) -> _Target | None:
+        """An unbound parameter of an enclosing function: its value depends on the caller."""
+        scope = ctx.scope
+        while scope:
+            fn = self._functions.get((ctx.module.path, scope))
+            if fn is not None:
+                for param in fn.params:
+                    if param.name == name:
+                        default = f" (default {param.default.text})" if param.default else ""
+                        return _Target("unknown", loc=_loc(ctx.module, fn.def_line or fn.line),
+                                       reason=f"parameter {name} of {fn.qualname}(){default}")
+            scope = scope.rpartition(".")[0]
+        return None
+
     def _member(self, entity: _Entity, attr: str, chain: tuple[Location, ...], hops: int,
                 seen: frozenset) -> _Target:
         """`attr` of a project class or instance."""
@@ -655,7 +669,7 @@ class SettingsModel:
             if override is not None and entity.call_ctx is not None:
                 return _Target("value", override, entity.call_ctx,
                                _loc(entity.call_ctx.module, override.line),
-                               name=f"{entity.cls.name}({attr}=...)", chain=chain)
+                               name=f"{attr} passed to {entity.cls.name}()", chain=chain)
         if entity.kind == "instance":
             for m, c in mro:
                 for init in ("__init__", "__post_init__"):
@@ -828,7 +842,7 @@ class SettingsModel:
 
     def _eval_target(self, target: _Target, hops: int, seen: frozenset) -> Resolved:
         if target.kind == "unknown":
-            return _unknown(target.reason, chain=target.chain)
+            return _unknown(target.reason, target.loc, chain=target.chain)
         if target.kind == "entity":
             what = "class" if target.entity and target.entity.kind == "class" else "instance"
             name = target.entity.cls.name if target.entity else target.name
@@ -851,8 +865,10 @@ class SettingsModel:
                             chain=target.chain)
         inner = self._eval(target.value, target.ctx, hops, seen)
         source = inner.source
-        if source == "literal":
-            source = f"{target.name} = {_show(inner.value)} at {target.loc}" if target.loc else source
+        if target.loc and inner.known and source == "literal":
+            source = f"{target.name} = {_show(inner.value)} at {target.loc}"
+        elif target.loc and inner.known and source.startswith("computed "):
+            source = f"{target.name} = {target.value.text} = {_show(inner.value)} at {target.loc}"
         return replace(inner, source=source, chain=_join(before, inner.chain))
 
     def _eval_function(self, target: _Target, hops: int, seen: frozenset) -> Resolved:
@@ -1022,6 +1038,8 @@ class SettingsModel:
                     if target.ctx is None:
                         break
                     inner = self._eval(item, target.ctx, hops + 1, seen)
+                    if inner.source == "literal":
+                        inner = replace(inner, source=f"{value.text} = {_show(inner.value)} at {inner.location}")
                     return replace(inner, chain=_join((loc,) if loc else (), (target.loc,), inner.chain))
         if container.kind in ("list", "tuple") and isinstance(key_resolved.value, int):
             index = key_resolved.value
@@ -1197,18 +1215,18 @@ class SettingsModel:
     def _engine(self, module: ModuleSummary, call: CallFact) -> EngineConfig:
         ctx = self._ctx_for_scope(module, call.scope)
         loc = Location(module.path, call.line)
-        keywords: dict[str, tuple[Value, _Ctx]] = {}
+        keywords: dict[str, tuple[Value, _Ctx, tuple[Location, ...]]] = {}
         opaque: list[str] = []
         for key, value in call.keywords:
             if key != "**":
-                keywords[key] = (value, ctx)
+                keywords[key] = (value, ctx, ())
                 continue
-            expanded = self._dict_items(value, ctx)
+            expanded = self._dict_items(value, ctx, (loc,))
             if expanded is None:
                 opaque.append(value.text)
             else:
-                for k, (v, c) in expanded.items():
-                    keywords.setdefault(k, (v, c))
+                for k, item in expanded.items():
+                    keywords.setdefault(k, item)
         if call.has_star_args and any(a.kind == "starred" for a in call.args):
             opaque.extend(a.text for a in call.args if a.kind == "starred")
         url_value = call.args[0] if call.args and call.args[0].kind != "starred" else None
@@ -1248,27 +1266,31 @@ class SettingsModel:
             is_async=bool(self._engine_kind(module, call)), scope=call.scope, dialect=dialect,
             echo=arg("echo"), target=call.target, module_kind=module.kind)
 
-    def _keyword(self, keywords: dict[str, tuple[Value, _Ctx]], name: str) -> Resolved | None:
+    def _keyword(self, keywords: dict[str, tuple[Value, _Ctx, tuple[Location, ...]]],
+                 name: str) -> Resolved | None:
         found = keywords.get(name)
         if found is None:
             return None
-        value, ctx = found
-        return self._eval(value, ctx, 0, frozenset())
+        value, ctx, before = found
+        resolved = self._eval(value, ctx, 0, frozenset())
+        return replace(resolved, chain=_join(before, resolved.chain))
 
-    def _dict_items(self, value: Value, ctx: _Ctx, hops: int = 0) -> dict[str, tuple[Value, _Ctx]] | None:
-        """Keys of a `**mapping` argument, when it is a dict literal or a name bound to one."""
+    def _dict_items(self, value: Value, ctx: _Ctx, chain: tuple[Location, ...],
+                    hops: int = 0) -> dict[str, tuple[Value, _Ctx, tuple[Location, ...]]] | None:
+        """Keys of a `**mapping` argument, when it is a dict literal or a name bound to one;
+        each with the way there."""
         if hops > MAX_HOPS:
             return None
-        if value.kind == "dict":
+        if value.kind == "dict" or (value.kind == "call" and value.name in ("dict", "builtins.dict")
+                                    and not value.items):
             if any(key == "**" for key, _ in value.keywords):
                 return None
-            return {key: (item, ctx) for key, item in value.keywords}
-        if value.kind == "call" and value.name in ("dict", "builtins.dict") and not value.items:
-            return {key: (item, ctx) for key, item in value.keywords if key != "**"}
+            return {key: (item, ctx, chain) for key, item in value.keywords}
         if value.kind in ("name", "attr"):
             target = self._lookup(value.text, value.name, ctx, hops, frozenset())
             if target.kind == "value" and target.value is not None and target.ctx is not None:
-                return self._dict_items(target.value, target.ctx, hops + 1)
+                way = _join(chain, target.chain, (target.loc,) if target.loc else ())
+                return self._dict_items(target.value, target.ctx, way, hops + 1)
         return None
 
 
