@@ -266,7 +266,19 @@ class SettingsModel:
         """What `value` (an expression of `module`, in `scope`) evaluates to."""
         if value is None:
             return _unknown("no value")
-        return self._eval(value, self._ctx_for_scope(module, scope), 0, frozenset())
+        return self._root(value, self._ctx_for_scope(module, scope))
+
+    def _root(self, value: Value, ctx: _Ctx) -> Resolved:
+        try:
+            return self._eval(value, ctx, 0, frozenset())
+        except RecursionError:  # a guard we missed; never take the audit down
+            return _unknown(f"too deeply nested: {value.text}", _loc(ctx.module, value.line))
+
+    def _root_target(self, target: _Target) -> Resolved:
+        try:
+            return self._eval_target(target, 0, frozenset())
+        except RecursionError:
+            return _unknown(f"too deeply nested: {target.name}", target.loc)
 
     def settings_classes(self) -> list[tuple[ModuleSummary, ClassFact]]:
         return [(m, c) for m in self._modules for c in m.classes if self._is_settings(m, c)]
@@ -284,7 +296,7 @@ class SettingsModel:
                     target = _Target("field", fact.value, _Ctx(module, cls.qualname),
                                      _loc(module, fact.line), name=fact.target, owner=entity,
                                      declared_in=(module, cls))
-                    default = self._eval_target(target, 0, frozenset())
+                    default = self._root_target(target)
                     found.append(SettingsField(
                         cls.qualname, fact.target,
                         fact.annotation.text if fact.annotation else "", default,
@@ -311,7 +323,7 @@ class SettingsModel:
                 target = self._member(entity, name, (), 0, frozenset())
                 found.append(SettingsField(
                     cls.qualname, name, fact.annotation.text if fact.annotation else "",
-                    (default := self._eval_target(target, 0, frozenset())), default.env_var,
+                    (default := self._root_target(target)), default.env_var,
                     Location(module.path, fact.line), "plain", module.kind))
         return found
 
@@ -327,7 +339,7 @@ class SettingsModel:
             if "." in name:
                 continue
             target = _Target("value", fact.value, ctx, _loc(module, fact.line), name=name)
-            out[name] = self._eval_target(target, 0, frozenset())
+            out[name] = self._root_target(target)
         return out
 
     def secret_fields(self) -> list[SecretField]:
@@ -478,7 +490,7 @@ class SettingsModel:
         value = self._config_value(module, cls, key)
         if value is None:
             return None
-        resolved = self._eval(value, _Ctx(module, cls.qualname), 0, frozenset())
+        resolved = self._root(value, _Ctx(module, cls.qualname))
         return resolved.value if resolved.known else None
 
     def _field_call(self, fact: AssignFact) -> Value | None:
@@ -618,7 +630,7 @@ class SettingsModel:
                     break
         if target is None and (module.path, head) in self._functions and not self._table(module).is_imported(head):
             fn = self._functions[(module.path, head)]
-            target = _Target("function", ctx=_Ctx(module), function=fn, loc=_loc(module, fn.line), name=head)
+            target = _Target("function", ctx=_Ctx(module), function=fn, loc=_loc(module, fn.def_line or fn.line), name=head)
         if target is None:
             if canonical == written and not self._table(module).is_imported(head):
                 return self._parameter(ctx, head) or _Target("unknown", reason=f"unresolved name {written}")
@@ -698,7 +710,7 @@ class SettingsModel:
                 if any(d.name in PROPERTY_DECORATORS or d.text in PROPERTY_DECORATORS
                        for d in fn.decorators):
                     return _Target("function", ctx=_Ctx(m, fn.qualname, entity), function=fn,
-                                   loc=_loc(m, fn.line), name=f"{c.name}.{attr}", chain=chain)
+                                   loc=_loc(m, fn.def_line or fn.line), name=f"{c.name}.{attr}", chain=chain)
                 return _Target("unknown", reason=f"{c.name}.{attr} is a method")
             inner = self._classes.get((m.path, f"{c.qualname}.{attr}"))
             if inner is not None:
@@ -1182,7 +1194,9 @@ class SettingsModel:
             resolved = self._eval_target(target, hops + 1, seen)
             return replace(resolved, chain=_join(here, resolved.chain))
         converted = to_value(node, self._table(ctx.module).resolve)
-        if converted is None or converted.kind == "other":
+        if converted is None or converted.kind == "other" or (
+                converted.kind == "call" and not _written_callee(converted)):
+            # Only text again: evaluating it would parse the same text forever.
             return _unknown(f"dynamic expression {origin.text}", loc)
         return self._eval(_relined(converted, line), ctx, hops, seen)
 
@@ -1230,7 +1244,7 @@ class SettingsModel:
         if call.has_star_args and any(a.kind == "starred" for a in call.args):
             opaque.extend(a.text for a in call.args if a.kind == "starred")
         url_value = call.args[0] if call.args and call.args[0].kind != "starred" else None
-        url = (self._eval(url_value, ctx, 0, frozenset()) if url_value is not None
+        url = (self._root(url_value, ctx) if url_value is not None
                else self._keyword(keywords, "url"))
         if url is None:
             url = (_unknown(f"URL may be passed through {', '.join(opaque)}", loc) if opaque
@@ -1272,7 +1286,7 @@ class SettingsModel:
         if found is None:
             return None
         value, ctx, before = found
-        resolved = self._eval(value, ctx, 0, frozenset())
+        resolved = self._root(value, ctx)
         return replace(resolved, chain=_join(before, resolved.chain))
 
     def _dict_items(self, value: Value, ctx: _Ctx, chain: tuple[Location, ...],
