@@ -430,3 +430,21 @@ def test_is_secret_name(name: str, expected: bool):
 ])
 def test_is_placeholder(value: str, expected: bool):
     assert is_placeholder(value) is expected
+
+
+def test_plain_model_field_defaults_and_orm_classes_skipped():
+    attrs = {(a.class_qualname, a.name): a.default for a in model("mixed").config_attributes()}
+    assert "UserSettings" not in {cls for cls, _ in attrs}  # a mapped table, not configuration
+    assert attrs[("QueueConfiguration", "region")].value == "us-east-1"  # Field("us-east-1")
+    assert attrs[("QueueConfiguration", "batch_size")].source == "field QueueConfiguration.batch_size default 10"
+    required = attrs[("QueueConfiguration", "queue_name")]
+    assert not required.known and required.source == "field QueueConfiguration.queue_name is required: no default"
+    secrets = model("mixed").secret_fields()
+    assert [(s.field.kind, s.field.name, s.value, s.placeholder) for s in secrets] == [
+        ("plain", "api_secret", "changethis", True)]
+
+
+def test_unpacked_constant_says_why_it_is_unknown():
+    consts = model("mixed").constants("app/config.py")
+    assert consts["DB_PASSWORD"].source == ("DB_PASSWORD bound by unpacking or a statement whose "
+                                            "value is not recorded")

@@ -35,6 +35,9 @@ PYDANTIC_SETTINGS = frozenset({
 })
 FIELD_FUNCS = frozenset({"pydantic.Field", "pydantic.fields.Field", "pydantic.v1.Field",
                          "pydantic.v1.fields.Field", "sqlmodel.Field", "Field"})
+# Calls whose keyword `default` (or first argument, for pydantic) is a field's default.
+DEFAULT_WRAPPERS = FIELD_FUNCS | {"dataclasses.field", "attrs.field", "attr.ib", "attr.attrib"}
+ORM_CALLS = re.compile(r"^(sqlalchemy|sqlmodel)\.|(^|\.)(Column|mapped_column|relationship)$")
 CONFIG_CALLS = frozenset({"pydantic_settings.SettingsConfigDict", "pydantic.ConfigDict",
                           "pydantic.config.ConfigDict", "dict", "SettingsConfigDict"})
 ENGINE_FUNCS = {
@@ -338,7 +341,8 @@ class SettingsModel:
                                  key=lambda item: item[1].line):
             if "." in name:
                 continue
-            target = _Target("value", fact.value, ctx, _loc(module, fact.line), name=name)
+            target = _Target("value", fact.value, ctx, _loc(module, fact.line), name=name,
+                             reason=_no_value(fact))
             out[name] = self._root_target(target)
         return out
 
@@ -354,7 +358,7 @@ class SettingsModel:
             if not default.known or not isinstance(default.value, str) or not default.value:
                 continue
             validated = validates_default = False
-            if fld.kind == "pydantic":
+            if fld.kind in ("pydantic", "plain"):
                 validated, validates_default = self._validation(fld)
             found.append(SecretField(fld, default.value, is_placeholder(default.value),
                                      validated, validates_default))
@@ -446,7 +450,7 @@ class SettingsModel:
             for cls in module.classes:
                 if "." in cls.qualname or self._is_settings(module, cls):
                     continue
-                if CONFIG_CLASS_NAME.search(cls.name):
+                if CONFIG_CLASS_NAME.search(cls.name) and not self._is_orm(module, cls):
                     chosen[(module.path, cls.qualname)] = (module, cls)
             for name, fact in self._assigns.get((module.path, ""), {}).items():
                 if name in INSTANCE_NAMES and fact.value is not None and fact.value.kind == "call":
@@ -454,6 +458,16 @@ class SettingsModel:
                     if ref is not None and not self._is_settings(*ref) and "." not in ref[1].qualname:
                         chosen[(ref[0].path, ref[1].qualname)] = ref
         return sorted(chosen.values(), key=lambda r: (r[0].path, r[1].line))
+
+    def _is_orm(self, module: ModuleSummary, cls: ClassFact) -> bool:
+        """A mapped table class: `__tablename__`, `table=True`, or Column-like attributes."""
+        if any(name == "table" for name, _ in cls.keywords):
+            return True
+        attrs = self._assigns.get((module.path, cls.qualname), {})
+        if "__tablename__" in attrs or "__table_args__" in attrs:
+            return True
+        return any(f.value is not None and f.value.kind == "call" and ORM_CALLS.search(f.value.name)
+                   for f in attrs.values())
 
     def _config_module_constants(self) -> list[SettingsField]:
         out = []
@@ -620,7 +634,7 @@ class SettingsModel:
                 scope = fact.scope
                 target = _Target("value", fact.value, replace(ctx, scope=scope, bindings=ctx.bindings if scope == ctx.scope else ()),
                                  _loc(module, fact.line), name=head,
-                                 reason="annotated without a value" if fact.value is None else "")
+                                 reason=_no_value(fact))
         if target is None:
             class_scope = ctx.scope if ctx.scope in self._class_scopes.get(module.path, set()) else ""
             for qualname in ([f"{class_scope}.{head}"] if class_scope else []) + [head]:
@@ -697,13 +711,15 @@ class SettingsModel:
         for m, c in mro:
             fact = self._assigns.get((m.path, c.qualname), {}).get(attr)
             if fact is not None:
-                if self._is_settings(m, c) and self._is_field(fact):
+                wrapped = (fact.value is not None and fact.value.kind == "call"
+                           and fact.value.name in DEFAULT_WRAPPERS)
+                if (self._is_settings(m, c) and self._is_field(fact)) or wrapped:
                     owner = entity if self._is_settings(entity.module, entity.cls) else None
                     return _Target("field", fact.value, _Ctx(m, c.qualname), _loc(m, fact.line),
                                    name=attr, chain=chain, owner=owner, declared_in=(m, c))
                 return _Target("value", fact.value, _Ctx(m, c.qualname, entity), _loc(m, fact.line),
                                name=f"{c.name}.{attr}", chain=chain,
-                               reason="annotated without a value" if fact.value is None else "")
+                               reason=_no_value(fact))
         for m, c in mro:
             fn = self._functions.get((m.path, f"{c.qualname}.{attr}"))
             if fn is not None:
@@ -755,8 +771,8 @@ class SettingsModel:
             if key in seen:
                 return None
             value = target.value
-            if target.kind == "field" and value.kind == "call" and value.name in FIELD_FUNCS:
-                value = value.arg(0) or value.keyword("default")
+            if target.kind == "field" and value.kind == "call" and value.name in DEFAULT_WRAPPERS:
+                value = (value.arg(0) if value.name in FIELD_FUNCS else None) or value.keyword("default")
                 if value is None:
                     factory = target.value.keyword("default_factory")
                     if factory is None:
@@ -901,19 +917,20 @@ class SettingsModel:
     def _eval_field(self, target: _Target, hops: int, seen: frozenset) -> Resolved:
         module, cls = target.declared_in
         fact = self._assigns.get((module.path, cls.qualname), {}).get(target.name)
-        env = self._field_env(module, cls, fact, target.owner) if fact else None
+        settings = self._is_settings(module, cls)
+        env = self._field_env(module, cls, fact, target.owner) if fact and settings else None
         before = _join(target.chain, (target.loc,) if target.loc else ())
         value = target.value
-        label = f"BaseSettings field {target.name}"
-        if value is not None and value.kind == "call" and value.name in FIELD_FUNCS:
-            default = value.arg(0) or value.keyword("default")
+        label = f"BaseSettings field {target.name}" if settings else f"field {cls.name}.{target.name}"
+        if value is not None and value.kind == "call" and value.name in DEFAULT_WRAPPERS:
+            default = (value.arg(0) if value.name in FIELD_FUNCS else None) or value.keyword("default")
             if default is None and value.keyword("default_factory") is not None:
                 return _unknown(f"{label} uses default_factory {value.keyword('default_factory').text}",
                                 target.loc, env, target.chain)
             value = default
         if value is None or (value.kind == "const" and value.const is Ellipsis):
-            return _unknown(f"{label} is required: from env var {env} with no default", target.loc,
-                            env, target.chain)
+            reason = f"from env var {env} with no default" if env else "no default"
+            return _unknown(f"{label} is required: {reason}", target.loc, env, target.chain)
         inner = self._eval(value, target.ctx, hops, seen)
         if not inner.known:
             return replace(inner, source=f"{label}: {inner.source}", env_var=env,
@@ -1370,6 +1387,14 @@ def _convert(name: str, inner: Resolved, loc: Location | None, style: str) -> Re
         return inner
     note = " (any non-empty string is true)" if name == "bool" and isinstance(value, str) and style == "python" else ""
     return replace(inner, value=result, source=f"{inner.source}, {name}() gives {_show(result)}{note}")
+
+
+def _no_value(fact: AssignFact) -> str:
+    if fact.value is not None:
+        return ""
+    if fact.annotation is not None:
+        return "annotated without a value"
+    return "bound by unpacking or a statement whose value is not recorded"
 
 
 def _is_true(value: Value | None) -> bool:
