@@ -448,3 +448,15 @@ def test_unpacked_constant_says_why_it_is_unknown():
     consts = model("mixed").constants("app/config.py")
     assert consts["DB_PASSWORD"].source == ("DB_PASSWORD bound by unpacking or a statement whose "
                                             "value is not recorded")
+
+
+def test_settings_parameter_of_dependency_and_transparent_methods():
+    by_scope = {e.scope: e for e in model("pydantic_v2").engines()}
+    annotated = by_scope["engine_for"]  # settings: Annotated[Settings, Depends(get_settings)]
+    assert annotated.url.value == "sqlite+aiosqlite:///replica.db"  # .unicode_string()
+    assert annotated.dialect == "sqlite+aiosqlite"
+    assert annotated.pool_size.value == 20
+    assert chain(annotated.pool_size) == ["app/deps.py:10", "app/deps.py:9", "app/core/config.py:11"]
+    plain = by_scope["engine_plain"]  # settings: Settings = Depends(get_settings); str(...)
+    assert plain.url.env_var == "REPLICA_URL"
+    assert plain.max_overflow.value == 5

@@ -53,7 +53,11 @@ ENV_READER_CLASSES = {"decouple.AutoConfig": "decouple", "decouple.Config": "dec
                       "decouple.RepositoryEnv": "decouple", "starlette.config.Config": "starlette",
                       "environs.Env": "environs", "environ.Env": "django-environ"}
 CONVERSIONS = {"int": int, "float": float, "str": str, "bool": bool}
-TRANSPARENT_CALLS = frozenset({"pydantic.SecretStr", "pydantic.types.SecretStr", "SecretStr"})
+TRANSPARENT_CALLS = frozenset({"pydantic.SecretStr", "pydantic.types.SecretStr", "SecretStr",
+                               "sqlalchemy.make_url", "sqlalchemy.engine.make_url",
+                               "sqlalchemy.engine.url.make_url"})
+# Methods that give back their receiver's value: settings.DATABASE_URL.unicode_string().
+TRANSPARENT_METHODS = frozenset({"unicode_string", "get_secret_value", "render_as_string"})
 STR_METHODS = frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "title", "casefold",
                          "capitalize"})
 PROPERTY_DECORATORS = frozenset({"property", "functools.cached_property", "cached_property",
@@ -249,6 +253,7 @@ class SettingsModel:
         self._classes: dict[tuple[str, str], tuple[ModuleSummary, ClassFact]] = {}
         self._class_scopes: dict[str, set[str]] = {}
         self._functions: dict[tuple[str, str], FunctionFact] = {}
+        self._function_module: dict[int, ModuleSummary] = {}
         self._assigns: dict[tuple[str, str], dict[str, AssignFact]] = {}
         self._tables: dict[str, ImportTable] = {}
         for module in self._modules:
@@ -257,6 +262,7 @@ class SettingsModel:
                 self._classes[(module.path, cls.qualname)] = (module, cls)
             for fn in module.functions:
                 self._functions[(module.path, fn.qualname)] = fn
+                self._function_module[id(fn)] = module
             for fact in module.assignments:
                 if not fact.augmented:
                     self._assigns.setdefault((module.path, fact.scope), {})[fact.target] = fact
@@ -645,9 +651,11 @@ class SettingsModel:
         if target is None and (module.path, head) in self._functions and not self._table(module).is_imported(head):
             fn = self._functions[(module.path, head)]
             target = _Target("function", ctx=_Ctx(module), function=fn, loc=_loc(module, fn.def_line or fn.line), name=head)
+        if target is None and canonical == written and not self._table(module).is_imported(head):
+            target = self._parameter(ctx, head) or _Target("unknown", reason=f"unresolved name {written}")
+            if target.kind == "unknown":
+                return target
         if target is None:
-            if canonical == written and not self._table(module).is_imported(head):
-                return self._parameter(ctx, head) or _Target("unknown", reason=f"unresolved name {written}")
             found = self.project.resolve_symbol(canonical)
             if found is None:
                 return _Target("unknown", reason=f"{canonical} is not defined in the project")
@@ -678,10 +686,19 @@ class SettingsModel:
             fn = self._functions.get((ctx.module.path, scope))
             if fn is not None:
                 for param in fn.params:
-                    if param.name == name:
-                        default = f" (default {param.default.text})" if param.default else ""
-                        return _Target("unknown", loc=_loc(ctx.module, fn.def_line or fn.line),
-                                       reason=f"parameter {name} of {fn.qualname}(){default}")
+                    if param.name != name:
+                        continue
+                    loc = _loc(ctx.module, fn.def_line or fn.line)
+                    # `settings: Settings = Depends(get_settings)`: an instance of the class.
+                    for part in param.annotation.walk() if param.annotation else ():
+                        if part.kind in ("name", "attr"):
+                            ref = self._class_ref(ctx.module, part.text, part.name)
+                            if ref is not None:
+                                entity = _Entity("instance", ref[0], ref[1], chain=(loc,) if loc else ())
+                                return _Target("entity", entity=entity, name=name)
+                    default = f" (default {param.default.text})" if param.default else ""
+                    return _Target("unknown", loc=loc,
+                                   reason=f"parameter {name} of {fn.qualname}(){default}")
             scope = scope.rpartition(".")[0]
         return None
 
@@ -748,17 +765,11 @@ class SettingsModel:
         for key, arg in call.keywords:
             if key != "**":
                 bound[key] = (arg, call_ctx)
-        definer = self._module_of_function(fn) or module
+        definer = self._function_module.get(id(fn), module)
         for param in params:
             if param.name not in bound and param.default is not None:
                 bound[param.name] = (param.default, _Ctx(definer))
         return tuple((name, value, ctx) for name, (value, ctx) in bound.items())
-
-    def _module_of_function(self, fn: FunctionFact) -> ModuleSummary | None:
-        for module in self._modules:
-            if fn in module.functions:
-                return module
-        return None
 
     def _target_entity(self, target: _Target, hops: int, seen: frozenset) -> _Entity | None:
         if target.kind == "entity":
@@ -874,7 +885,7 @@ class SettingsModel:
         if target.kind == "entity":
             what = "class" if target.entity and target.entity.kind == "class" else "instance"
             name = target.entity.cls.name if target.entity else target.name
-            return _unknown(f"{target.name} is a {what} of {name}" if what == "instance"
+            return _unknown(f"{target.name} is an {what} of {name}" if what == "instance"
                             else f"{target.name} is the class {name}", chain=target.chain)
         if hops > MAX_HOPS:
             return _unknown(f"{target.name}: more than {MAX_HOPS} steps to follow", target.loc,
@@ -974,6 +985,12 @@ class SettingsModel:
             return _convert(name.removeprefix("builtins."), inner, loc, "python")
         if name in TRANSPARENT_CALLS and len(value.items) == 1:
             inner = self._eval(value.arg(0), ctx, hops, seen)
+            return replace(inner, chain=_join(here, inner.chain))
+        receiver, _, method = written.rpartition(".")
+        if method in TRANSPARENT_METHODS and receiver and not value.items and not value.keywords:
+            canonical = name.rpartition(".")[0] if name.endswith(f".{method}") else receiver
+            inner = self._eval(Value("attr" if "." in receiver else "name", receiver, name=canonical,
+                                     line=value.line), ctx, hops, seen)
             return replace(inner, chain=_join(here, inner.chain))
         target = self._lookup(written, name, ctx, hops, seen)
         if target.kind == "function" and target.function is not None and target.ctx is not None:
