@@ -201,7 +201,16 @@ def test_v2_secret_fields():
 
 
 def test_v2_settings_classes_include_project_subclasses():
-    assert [c.qualname for _, c in model("pydantic_v2").settings_classes()] == ["Settings", "WorkerSettings"]
+    assert [c.qualname for _, c in model("pydantic_v2").settings_classes()] == [
+        "Settings", "WorkerSettings", "CacheSettings", "QueueSettings"]
+
+
+def test_v2_prefix_from_class_keyword_and_dict_config():
+    envs = {(f.class_qualname, f.name): f.env_var for f in model("pydantic_v2").fields()}
+    assert envs[("CacheSettings", "ttl")] == "CACHE_TTL"  # class keyword, through a constant
+    # model_config as a dict, case_sensitive=True; Field(env=) is ignored by v2
+    assert envs[("QueueSettings", "broker_url")] == "queue_broker_url"
+    assert envs[("QueueSettings", "max_retries")] == "queue_max_retries"
 
 
 def test_resolve_public_entry_with_scope():

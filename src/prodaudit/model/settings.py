@@ -33,6 +33,8 @@ PYDANTIC_SETTINGS = frozenset({
     "pydantic.BaseSettings", "pydantic_settings.BaseSettings", "pydantic.env_settings.BaseSettings",
     "pydantic.v1.BaseSettings", "pydantic.v1.env_settings.BaseSettings",
 })
+PYDANTIC_V1_SETTINGS = frozenset({"pydantic.BaseSettings", "pydantic.env_settings.BaseSettings",
+                                  "pydantic.v1.BaseSettings", "pydantic.v1.env_settings.BaseSettings"})
 FIELD_FUNCS = frozenset({"pydantic.Field", "pydantic.fields.Field", "pydantic.v1.Field",
                          "pydantic.v1.fields.Field", "sqlmodel.Field", "Field"})
 # Calls whose keyword `default` (or first argument, for pydantic) is a field's default.
@@ -436,6 +438,9 @@ class SettingsModel:
         self._settings_memo[key] = result
         return result
 
+    def _is_v1(self, module: ModuleSummary, cls: ClassFact) -> bool:
+        return any(b.name in PYDANTIC_V1_SETTINGS for m, c in self._mro(module, cls) for b in c.bases)
+
     def _class_attributes(self, module: ModuleSummary, cls: ClassFact) -> list[AssignFact]:
         facts = self._assigns.get((module.path, cls.qualname), {}).values()
         return sorted((f for f in facts if "." not in f.target), key=lambda f: f.line)
@@ -531,7 +536,10 @@ class SettingsModel:
         call = self._field_call(fact)
         alias = None
         if call is not None:
-            for key in ("validation_alias", "alias", "env"):
+            # `Field(env=...)` is pydantic v1; v2 ignores it.
+            keys = ("validation_alias", "alias", "env") if self._is_v1(module, cls) else (
+                "validation_alias", "alias")
+            for key in keys:
                 option = call.keyword(key)
                 if option is None:
                     continue
