@@ -157,7 +157,16 @@ class Project:
     def constant_text(self, value, module: ModuleSummary) -> str | None:
         """A string constant behind a name (`API_PREFIX`, `settings.API_V1_STR`), or None."""
         resolved = self.constant(value, module)
-        return resolved if isinstance(resolved, str) else None
+        if isinstance(resolved, str):
+            return resolved
+        settled = self.settings.resolve(value, module)
+        return settled.value if settled.known and isinstance(settled.value, str) else None
+
+    @cached_property
+    def settings(self):
+        from prodaudit.model.settings import build_settings
+
+        return build_settings(self)
 
     def constant(self, value, module: ModuleSummary, depth: int = 0):
         """Literal value behind a simple expression, following module constants; None if unknown."""
@@ -283,7 +292,10 @@ class Project:
         """Inventory sections of the deployment and dependency models."""
         from prodaudit.report.model_json import dependencies_json, deployment_json
 
-        return {"deployment": deployment_json(self), "dependencies": dependencies_json(self)}
+        from prodaudit.report.model_json import settings_json
+
+        return {"deployment": deployment_json(self), "dependencies": dependencies_json(self),
+                "settings": settings_json(self)}
 
     @cached_property
     def startup_requirements(self):

@@ -31,3 +31,12 @@ def deployment_json(project) -> dict:
 
 def dependencies_json(project) -> dict:
     return to_json(project.dependencies)
+
+
+def settings_json(project) -> dict:
+    model = project.settings
+    return {
+        "engines": to_json(model.engines()),
+        "fields": to_json(model.fields()),
+        "secret_fields": to_json(model.secret_fields()),
+    }
