@@ -145,7 +145,49 @@ def render_inventory_terminal(project, console: Console) -> None:
         for h in document["external_hosts"]:
             hosts.add_row(h["host"], h["locations"][0], str(len(h["locations"])))
         console.print(hosts)
-    for name in project.extra_inventory():
-        console.print(Text(f"{name}: see --format json", style="dim"))
+    render_model_sections(project, console)
     for note in document["notes"]:
         console.print(Text(f"note: {note}", style="dim"))
+
+
+def render_model_sections(project, console: Console) -> None:
+    """Deployment, database engines, startup requirements and dependencies as tables."""
+    workers = project.workers
+    console.print(Text.assemble(("Workers: ", "bold"), str(workers.count if workers.count is not None else "unknown"),
+                                f"  ({workers.location}: {workers.source})" if workers.location else f"  ({workers.source})"))
+    deployment = project.deployment
+    if deployment.servers:
+        servers = _table("Server processes", "server", "app", "workers", "where", "how the count was found")
+        for server in deployment.servers:
+            servers.add_row(server.server, Text(server.app), str(server.workers if server.workers is not None else "?"),
+                            _loc(server.location), Text(server.workers_source))
+        console.print(servers)
+    if deployment.services:
+        services = _table("Services (compose)", "name", "kind", "image", "healthcheck", "max_connections")
+        for service in deployment.services:
+            services.add_row(service.name, service.kind, Text(service.image or "(build)"),
+                             "yes" if service.healthcheck else "no",
+                             str(service.max_connections) if service.max_connections else "-")
+        console.print(services)
+    engines = [e for e in project.settings.engines() if e.module_kind == "source"]
+    if engines:
+        table = _table("Database engines", "where", "pool_size", "max_overflow", "pool_timeout", "source of pool_size")
+        for engine in engines:
+            table.add_row(_loc(engine.location), str(engine.pool_size.value), str(engine.max_overflow.value),
+                          str(engine.pool_timeout.value), Text(engine.pool_size.source))
+        console.print(table)
+    requirements = project.startup_requirements
+    if requirements:
+        table = _table("Needed at startup", "service", "where", "declared in compose/k8s")
+        for requirement in requirements:
+            provided = {True: "yes", False: "NO", None: "unknown (no services declared)"}[requirement.provided]
+            table.add_row(requirement.kind, _loc(requirement.location), provided)
+        console.print(table)
+    dependencies = project.dependencies
+    if dependencies.dependencies:
+        counts = {}
+        for dependency in dependencies.dependencies:
+            counts[dependency.status] = counts.get(dependency.status, 0) + 1
+        summary = ", ".join(f"{status} {counts[status]}" for status in sorted(counts))
+        locks = ", ".join(dependencies.lock_files) or "none"
+        console.print(Text(f"Dependencies: {len(dependencies.dependencies)} declared ({summary}); lock files: {locks}"))
