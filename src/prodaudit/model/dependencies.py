@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodaudit.findings import Location
+from prodaudit.model.textfiles import read_project_text
 
 MAX_FILE_BYTES = 1_000_000
 LOCK_FILE_NAMES = ("poetry.lock", "uv.lock", "Pipfile.lock", "pdm.lock", "pylock.toml")
@@ -225,23 +226,10 @@ class _Collector:
             self.notes.append(message)
 
     def text(self, path: str) -> str | None:
-        try:
-            full = self.root / path
-            if full.stat().st_size > MAX_FILE_BYTES:
-                self.note(f"{path}: larger than {MAX_FILE_BYTES} bytes; not read")
-                return None
-            data = full.read_bytes()
-        except OSError as exc:
-            self.note(f"{path}: could not be read ({exc.strerror or type(exc).__name__})")
-            return None
-        if b"\x00" in data[:8192]:
-            self.note(f"{path}: binary file; not read")
-            return None
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            self.note(f"{path}: not UTF-8 text; not read")
-            return None
+        text, problem = read_project_text(self.root, path, MAX_FILE_BYTES)
+        if problem:
+            self.note(problem)
+        return text
 
     def toml(self, path: str) -> tuple[dict, _Lines] | None:
         text = self.text(path)

@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from prodaudit.findings import Location
+from prodaudit.model.textfiles import read_project_text
 
 WEB_SERVERS = frozenset({"uvicorn", "gunicorn", "hypercorn", "granian", "fastapi", "daphne"})
 TASK_SERVERS = frozenset({"celery", "arq", "dramatiq"})
@@ -416,23 +417,10 @@ class _Reader:
         return self._texts[path]
 
     def _read(self, path: str) -> str | None:
-        try:
-            full = self.root / path
-            if full.stat().st_size > MAX_FILE_BYTES:
-                self.note(f"{path}: larger than {MAX_FILE_BYTES} bytes; not read")
-                return None
-            data = full.read_bytes()
-        except OSError as exc:
-            self.note(f"{path}: could not be read ({exc.strerror or type(exc).__name__})")
-            return None
-        if b"\x00" in data[:8192]:
-            self.note(f"{path}: binary file; not read")
-            return None
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            self.note(f"{path}: not UTF-8 text; not read")
-            return None
+        text, problem = read_project_text(self.root, path, MAX_FILE_BYTES)
+        if problem:
+            self.note(problem)
+        return text
 
     def find(self, reference: str, context_dir: str) -> str | None:
         """The repo file a container path most likely is: try ever shorter tails of it."""

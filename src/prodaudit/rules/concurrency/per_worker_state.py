@@ -100,5 +100,5 @@ class PerWorkerState(ProjectRule):
                 evidence=[*singleton_evidence(singleton, graph), *workers_evidence(workers)],
                 anchor=singleton.key,
                 details={"workers": workers.count if workers.count is not None else "unknown",
-                         "entry_points": len({l for l, _, _ in singleton.reached_from})},
+                         "entry_points": len({label for label, _, _ in web_reached(singleton)})},
             )
