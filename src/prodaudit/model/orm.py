@@ -512,10 +512,19 @@ def _arg(value: Value | CallFact, index: int, keyword: str) -> Value | None:
     return items[index] if index < len(items) else None
 
 
-def _lazy(value: Value) -> str | None:
+def _lazy(value: Value, project=None, module: ModuleSummary | None = None) -> str | None:
     if value.kind == "const" and (value.const is None or isinstance(value.const, bool)):
         return LAZY_CONSTANTS[value.const]
-    return _const_str(value)
+    return _literal_str(value, project, module)
+
+
+def _literal_str(value: Value | None, project=None, module: ModuleSummary | None = None) -> str | None:
+    """A string literal, or a module constant holding one (LAZY = "selectin")."""
+    text = _const_str(value)
+    if text is None and value is not None and value.kind in ("name", "attr") and project is not None:
+        resolved = project.constant(value, module)
+        text = resolved if isinstance(resolved, str) else None
+    return text
 
 
 def _timezone(type_name: str | None, type_value: Value | None) -> bool | None:
@@ -780,6 +789,9 @@ class _Builder:
                     info = self.class_info(module, fact)
                     if self.is_model(info):
                         self.drafts[info.key] = self.draft(info)
+                        if self.drafts[info.key].table is None and not self.mapped_parent(info):
+                            self.notes.append(f"{module.path}:{fact.line}: table name of model "
+                                              f"{fact.qualname} is not a literal; unknown")
                 except Exception as exc:  # odd code: skip the class, say so
                     if strict_mode():  # tests: our bugs must show, not become notes
                         raise
@@ -853,7 +865,9 @@ class _Builder:
         draft = _Draft(info, table, "sqlmodel" if sqlmodel else root.style)
         annotations = _Annotations(self.import_table(info.module))
         # Columns of mixins and abstract bases first (farthest first), then the class's own.
-        sources = [a for a in reversed(ancestors) if sqlmodel or not self.is_mapped(a)] + [info]
+        sources = [*reversed(self.unmapped_ancestors(info, ancestors)), info]
+        if sqlmodel:
+            sources = [*reversed(ancestors), info]
         seen: dict[str, int] = {}
         for owner in sources:
             owner_ann = annotations if owner is info else _Annotations(self.import_table(owner.module))
@@ -908,8 +922,18 @@ class _Builder:
                 style = "declarative-1.x"
         return style
 
-    def is_mapped(self, info: _Cls) -> bool:
-        return self.is_model(info)
+    def mapped_parent(self, info: _Cls) -> bool:
+        return any(self.is_model(a) for a in self.ancestors(info))
+
+    def unmapped_ancestors(self, info: _Cls, ancestors: list[_Cls]) -> list[_Cls]:
+        """Mixins and abstract bases whose columns this class maps itself: not the mapped
+        parents, nor what those parents already brought in."""
+        behind_mapped: set[str] = set()
+        for anc in ancestors:
+            if self.is_model(anc):
+                behind_mapped.add(anc.key)
+                behind_mapped.update(a.key for a in self.ancestors(anc))
+        return [a for a in ancestors if a.key not in behind_mapped]
 
     def members(self, owner: _Cls):
         """(attribute, value, annotation, line) of a class body, plus declared_attr methods."""
@@ -1091,10 +1115,10 @@ class _Builder:
         if _tail(call.name or call.text) == "dynamic_loader":
             lazy = "dynamic"
         if call.keyword("lazy") is not None:
-            lazy = _lazy(call.keyword("lazy"))
+            lazy = _lazy(call.keyword("lazy"), self.project, owner.module)
         uselist = _const_bool(call.keyword("uselist"))
         if call.keyword("uselist") is None and ann is not None and ann.known:
-            uselist = bool(ann.collection)
+            uselist = bool(ann.collection) or ann.wrapper in ("WriteOnlyMapped", "DynamicMapped")
         backref_value = call.keyword("backref")
         backref = _const_str(backref_value)
         if backref is None and backref_value is not None and backref_value.kind == "call" and backref_value.items:
@@ -1103,8 +1127,9 @@ class _Builder:
         return Relationship(
             attribute=attribute, target=target,
             target_model=self.pend_target(draft, owner.module, attribute, target, resolved),
-            lazy=lazy, cascade=_const_str(call.keyword("cascade")),
-            back_populates=_const_str(call.keyword("back_populates")), uselist=uselist,
+            lazy=lazy, cascade=_literal_str(call.keyword("cascade"), self.project, owner.module),
+            back_populates=_literal_str(call.keyword("back_populates"), self.project, owner.module),
+            uselist=uselist,
             location=location, backref=backref,
             secondary=(_const_str(secondary) or secondary.text) if secondary is not None else None,
             passive_deletes=_const_bool(call.keyword("passive_deletes")))
@@ -1114,7 +1139,7 @@ class _Builder:
         target, resolved = self.target_of(None, ann)
         kwargs = call.keyword("sa_relationship_kwargs")
         options = dict(kwargs.keywords) if kwargs is not None and kwargs.kind == "dict" else {}
-        lazy = _lazy(options["lazy"]) if "lazy" in options else "select"
+        lazy = _lazy(options["lazy"], self.project, owner.module) if "lazy" in options else "select"
         if kwargs is not None and kwargs.kind != "dict":
             lazy = None  # the options are not a literal: lazy could be anything
         cascade = "all, delete-orphan" if _const_bool(call.keyword("cascade_delete")) else None
@@ -1223,7 +1248,8 @@ class _Builder:
                 if any(r.attribute == rel.backref for r in other.relationships):
                     continue
                 options = self.backref_options(draft, rel)
-                lazy = _lazy(options["lazy"]) if "lazy" in options else "select"
+                lazy = (_lazy(options["lazy"], self.project, draft.cls.module) if "lazy" in options
+                        else "select")
                 other.relationships.append(Relationship(
                     attribute=rel.backref, target=draft.cls.fact.name, target_model=draft.cls.key,
                     lazy=lazy, cascade=_const_str(options.get("cascade")), back_populates=None,
@@ -1243,7 +1269,7 @@ class _Builder:
     # -- table-level constraints ---------------------------------------------------------------
     def table_level(self, draft: _Draft) -> None:
         info = draft.cls
-        ancestors = [a for a in self.ancestors(info) if not self.is_model(a)]
+        ancestors = self.unmapped_ancestors(info, self.ancestors(info))
         table = draft.table
         for column in draft.columns:
             if column.primary_key:
