@@ -1800,6 +1800,7 @@ class _Migrations:
             columns = [replace(c, primary_key=True,
                                nullable=c.nullable if _explicit_nullable(call, c.name) else False)
                        if c.name in pk_cols else c for c in columns]
+        inline_columns = columns  # their own flags and ForeignKey(), for the inline ops below
         columns = _with_table_fks(columns, [d for d in derived if d.kind == "create_foreign_key"])
         self.ops.append(MigrationOp("create_table", table, tuple(c.name for c in columns), None, None, False,
                                     column_defs=tuple(columns), **base))
@@ -1808,7 +1809,7 @@ class _Migrations:
             self.ops.append(MigrationOp("create_primary_key", table, tuple(pk_cols),
                                         pk_seen[-1][1] if pk_seen else None, None, False, location,
                                         phase=base["phase"], revision=base["revision"], **inline))
-        for column in columns:
+        for column in inline_columns:
             self.inline_column_ops(table, column, base, primary=False)
         self.ops.extend(derived)
 
