@@ -451,3 +451,28 @@ def test_string_annotations(text: str, expected: tuple) -> None:
     imports = ImportTable([ImportFact("User", "app.models.User", 1, False)], "app.routes")
     shape = orm_module._Annotations(imports).text_shape(text, top=True)
     assert (shape.base, shape.resolved, shape.optional, shape.collection) == expected
+
+
+def test_long_and_branched_revision_chains(tmp_path: Path) -> None:
+    versions = tmp_path / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    count = 1200  # deeper than the interpreter's recursion limit
+
+    def write(name: str, revision: str, down: str, table: str) -> None:
+        (versions / f"{name}.py").write_text(
+            "from alembic import op\nimport sqlalchemy as sa\n\n"
+            f"revision = {revision!r}\ndown_revision = {down}\n\n\n"
+            f"def upgrade():\n    op.create_table({table!r}, sa.Column('id', sa.Integer(), primary_key=True))\n")
+
+    for i in range(count):
+        # file names sort in reverse of the chain
+        write(f"m{count - i:05d}", f"r{i}", repr(f"r{i - 1}") if i else "None", f"t{i}")
+    write("a_branch", "b1", "'r5'", "branch")
+    write("b_merge", "merge", "('b1', 'r7')", "merged")
+    result = run_audit(tmp_path, AuditOptions(use_cache=False, select=("PA001",)))
+    tables = [op.table for op in build_orm(result.project).migrations if op.kind == "create_table"]
+    assert len(tables) == count + 2
+    position = {table: i for i, table in enumerate(tables)}
+    assert all(position[f"t{i}"] < position[f"t{i + 1}"] for i in range(count - 1))
+    assert position["t5"] < position["branch"] < position["merged"]
+    assert position["t7"] < position["merged"]

@@ -555,7 +555,7 @@ def _fk_parts(value: Value) -> tuple[Value | None, str | None]:
 
 
 # -- the builder -----------------------------------------------------------------------------
-@dataclass
+@dataclass(eq=False)  # compared by identity
 class _Root:
     kind: str  # declarative, sqlmodel
     style: str  # style of models when their own columns do not tell
@@ -564,7 +564,7 @@ class _Root:
     extra_base: _Cls | None = None  # declarative_base(cls=CustomBase)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity
 class _Cls:
     module: ModuleSummary
     fact: ClassFact
@@ -579,7 +579,7 @@ class _Cls:
         return self.root.kind if self.root else None
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity
 class _Draft:
     cls: _Cls
     table: str | None
@@ -1598,21 +1598,24 @@ class _Migrations:
                 revision_of[module.path] = rev
                 down = self.down_revisions(module)
                 parents[rev] = down
-        by_rev = {rev: path for path, rev in revision_of.items()}
+        by_rev = {rev: path for path, rev in sorted(revision_of.items())}
         order: list[str] = []
-        state: dict[str, int] = {}
-
-        def visit(rev: str, depth: int) -> None:
-            if state.get(rev) or depth > 10_000:
-                return
-            state[rev] = 1
-            for parent in parents.get(rev, ()):
-                if parent in by_rev:
-                    visit(parent, depth + 1)
-            order.append(rev)
-
+        seen: set[str] = set()
+        # depth-first, parents before children; iterative, as chains run to hundreds
         for path in sorted(revision_of):
-            visit(revision_of[path], 0)
+            stack = [(revision_of[path], False)]
+            while stack:
+                rev, ready = stack.pop()
+                if ready:
+                    order.append(rev)
+                    continue
+                if rev in seen:
+                    continue
+                seen.add(rev)
+                stack.append((rev, True))
+                for parent in reversed(parents.get(rev, ())):
+                    if parent in by_rev and parent not in seen:
+                        stack.append((parent, False))
         paths = [by_rev[rev] for rev in order]
         rest = sorted(m.path for m in modules if m.path not in revision_of)
         by_path = {m.path: m for m in modules}
@@ -1662,9 +1665,10 @@ class _Migrations:
         batch = None
         for other in module.calls:
             if other.line > call.line:
-                break
+                continue
             if (other.with_item and other.target == head and other.scope == call.scope
-                    and _tail(other.name) == "batch_alter_table"):
+                    and _tail(other.name) == "batch_alter_table"
+                    and (batch is None or other.line >= batch.line)):
                 batch = other
         if batch is None:
             return None
