@@ -391,9 +391,15 @@ def test_odd_code_degrades_to_unknown_with_notes() -> None:
     assert relationships(weird)["owner"] == ("NoSuchModel", None, "select", None, None, None)
     assert model.notes == (
         "shop/odd.py:8: table name of model Weird is not a literal; unknown",
+        "shop/odd.py:21: ForeignKey(Weird.id) of Invoice.weird_id: the referenced table is unknown",
         "shop/odd.py:10: Weird.__table_args__ is not a literal; its constraints are unknown",
         "shop/odd.py:14: relationship Weird.owner -> NoSuchModel: target model not found",
     )
+    # still a foreign key, its reference kept as written
+    invoice = model.model("Invoice")
+    assert (invoice.table, invoice.schema) == ("invoice", "billing")
+    assert columns(invoice)["weird_id"][6] == "Weird.id"
+    assert [(f.columns, f.references) for f in invoice.foreign_keys] == [(("weird_id",), ("Weird.id",))]
     # class Dynamic(declarative_base()) and the Loop/Circle cycle: not models, no crash
     assert model.models_named("Dynamic") == () and model.models_named("Loop") == ()
 
@@ -476,3 +482,18 @@ def test_long_and_branched_revision_chains(tmp_path: Path) -> None:
     assert all(position[f"t{i}"] < position[f"t{i + 1}"] for i in range(count - 1))
     assert position["t5"] < position["branch"] < position["merged"]
     assert position["t7"] < position["merged"]
+
+
+def test_alembic_revisions_outside_a_migrations_folder() -> None:
+    # shop/db/revisions/versions/ is "source" to discovery; its revision/down_revision and
+    # alembic.op calls make it a migration here
+    model = orm("variants")
+    assert project("variants").modules["shop/db/revisions/versions/0001_invoices.py"].kind == "source"
+    assert [(op.kind, op.table, op.columns, op.schema, op.phase) for op in model.migrations] == [
+        ("create_table", "invoice", ("id", "weird_id"), "billing", "upgrade"),
+        ("create_primary_key", "invoice", ("id",), "billing", "upgrade"),
+        ("create_index", "invoice", ("weird_id",), "billing", "upgrade"),
+        ("drop_table", "invoice", (), "billing", "downgrade"),
+    ]
+    assert model.indexed_columns("invoice") == {"id", "weird_id"}
+    assert model.models_named("Invoice")[0].path == "shop/odd.py"

@@ -160,6 +160,7 @@ class Model:
     foreign_keys: tuple[ForeignKey, ...] = ()
     primary_key: tuple[str, ...] = ()  # column names, in order
     parent: str | None = None  # mapped parent model (single/joined table inheritance)
+    schema: str | None = None  # __table_args__ = {"schema": "billing"}
 
     def column(self, name: str) -> Column | None:
         """By attribute first, then by database column name."""
@@ -210,6 +211,7 @@ class MigrationOp:
     revision: str | None = None
     inline: bool = False  # part of a create_table / add_column, not its own op call
     constraint_type: str | None = None  # drop_constraint type_=
+    schema: str | None = None  # schema= of the op call
 
 
 @dataclass(frozen=True)
@@ -590,6 +592,7 @@ class _Draft:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     primary_key: list[str] = field(default_factory=list)
     parent: str | None = None
+    schema: str | None = None
     # (column attribute, target value, module) for ForeignKey(Model.attr) to resolve later
     pending_fks: list[tuple[str, Value, ModuleSummary]] = field(default_factory=list)
     # relationship attribute -> (module, target as written, dotted name) to resolve later
@@ -601,7 +604,10 @@ class _Builder:
         self.project = project
         self.notes: list[str] = []
         self.sources = [m for m in project.summaries(*kinds) if m.problem is None]
-        self.migrations_src = [m for m in project.summaries("migration") if m.problem is None]
+        # Alembic revisions: files of kind "migration", and revision files discovery took for
+        # source because their folder has another name (src/app/db/revisions/versions/...).
+        self.migrations_src = [m for m in project.summaries("migration", *kinds)
+                               if m.problem is None and (m.kind == "migration" or _is_revision(m))]
         self.classes: dict[str, _Cls] = {}
         self.assigns_by_scope: dict[str, dict[str, list[AssignFact]]] = {}
         self.imports: dict[str, ImportTable] = {}
@@ -1303,6 +1309,9 @@ class _Builder:
         self.constraints(items, owner.module.path, table, draft.indexes, draft.foreign_keys,
                          draft.primary_key, "model", info.key, names=self.column_names(draft),
                          module=owner.module)
+        for item in items:
+            if item.kind == "dict":
+                draft.schema = _literal_str(item.keyword("schema"), self.project, owner.module)
         draft.columns = _with_table_fks(draft.columns, draft.foreign_keys)
         pk = set(draft.primary_key)
         draft.columns = [replace(c, primary_key=True, nullable=False if c.nullable else c.nullable)
@@ -1315,10 +1324,8 @@ class _Builder:
             value = target.value if target is not None else None
         if value is None:
             return None
-        if value.kind == "dict":
-            return []
-        if value.kind in ("tuple", "list"):
-            return list(value.items)
+        if value.kind in ("tuple", "list", "dict"):
+            return list(value.items) if value.kind != "dict" else [value]
         return None
 
     @staticmethod
@@ -1409,7 +1416,10 @@ class _Builder:
         for attribute, value, module in draft.pending_fks:
             ref = self.attr_reference(value, module)
             if ref is None:
-                continue
+                # still a foreign key: keep the reference as written ("DispatchUser.id")
+                ref = value.text
+                self.notes.append(f"{draft.cls.module.path}:{value.line}: ForeignKey({value.text}) of "
+                                  f"{draft.cls.fact.qualname}.{attribute}: the referenced table is unknown")
             for i, column in enumerate(draft.columns):
                 if column.attribute == attribute and column.foreign_key is None:
                     draft.columns[i] = replace(column, foreign_key=ref)
@@ -1523,13 +1533,19 @@ class _Builder:
                 relationships=tuple(draft.relationships), indexes=tuple(draft.indexes),
                 location=Location(info.module.path, fact.line, 0, fact.end_line), style=draft.style,
                 path=info.module.path, foreign_keys=tuple(draft.foreign_keys),
-                primary_key=tuple(draft.primary_key), parent=draft.parent))
+                primary_key=tuple(draft.primary_key), parent=draft.parent, schema=draft.schema))
         models.sort(key=lambda m: (m.path, m.location.line))
         return tuple(models)
 
 
 _DECLARATIVE_BASE = _Root("declarative", "declarative-2.0")
 _SQLMODEL = _Root("sqlmodel", "sqlmodel")
+
+
+def _is_revision(module: ModuleSummary) -> bool:
+    assigned = {a.target for a in module.assignments if a.scope == ""}
+    return {"revision", "down_revision"} <= assigned and any(
+        c.name.startswith("alembic.op.") for c in module.calls)
 
 
 def _head_ok(name: str) -> bool:
@@ -1643,7 +1659,11 @@ class _Migrations:
             revision = revision if isinstance(revision, str) else None
             for call in module.calls:
                 try:
+                    before = len(self.ops)
                     self.call(module, call, revision)
+                    schema = _const_str(call.keyword("schema"))
+                    if schema and len(self.ops) > before:
+                        self.ops[before:] = [replace(op, schema=schema) for op in self.ops[before:]]
                 except Exception as exc:
                     if strict_mode():  # tests: our bugs must show, not become notes
                         raise
