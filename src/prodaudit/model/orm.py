@@ -9,12 +9,18 @@ bases lend their columns to the models built on them. Core `Table(...)` definiti
 application code are read too, since association tables carry foreign keys and indexes.
 
 Migration operations come from `alembic.op.*` calls (and `batch_op.*` inside
-`with op.batch_alter_table(...)`) in files of kind "migration", ordered by the revision chain
-(`revision` / `down_revision`). Operations of `downgrade()` are kept but do not count towards
-the final schema state that `indexed_columns()` and `foreign_keys()` report.
+`with op.batch_alter_table(...)`, and CREATE/DROP INDEX in `op.execute("...")`) in files of
+kind "migration" or any file with `revision`, `down_revision` and `alembic.op` calls, ordered
+by the revision chain. A create_table also yields its inline primary key, unique, index and
+foreign key operations (inline=True). Operations of `downgrade()` are kept but do not count
+towards the final schema state (drops applied in revision order) that `indexed_columns()` and
+`foreign_keys()` report.
 
-Whatever is not a literal the model can see is "unknown" (None) rather than guessed. A class
-or a migration call that cannot be read is skipped with a note; nothing here raises on odd code.
+Whatever is not a literal (or a module constant) is "unknown" (None) rather than guessed. A
+class or a migration call that cannot be read is skipped with a note; nothing here raises on
+odd code, except under PRODAUDIT_STRICT, where our own bugs must surface.
+
+Built on first use; `build_orm(project)` is a pure function of the module summaries.
 """
 
 from __future__ import annotations
@@ -576,10 +582,6 @@ class _Cls:
     is_root: bool = False
     assigns: list[AssignFact] = field(default_factory=list)
 
-    @property
-    def family(self) -> str | None:
-        return self.root.kind if self.root else None
-
 
 @dataclass(eq=False)  # compared by identity
 class _Draft:
@@ -615,6 +617,8 @@ class _Builder:
         self.tables: list[TableDef] = []
         self._resolving: set[str] = set()
         self._root_cache: dict[tuple[str, str], _Root | _Cls | None] = {}
+        # one _Root per declaring assignment, so models of the same Base share it
+        self._roots: dict[tuple[str, str, int], _Root] = {}
 
     # -- symbols -------------------------------------------------------------------------------
     def import_table(self, module: ModuleSummary) -> ImportTable:
@@ -659,6 +663,8 @@ class _Builder:
         try:
             found = self.project.resolve_symbol(dotted)
         except Exception:  # a malformed name must not stop the model
+            if strict_mode():
+                raise
             return None
         if found is None:
             return None
@@ -731,7 +737,9 @@ class _Builder:
             if owner is not None and isinstance(owner[1], AssignFact):
                 value = owner[1].value
                 if value is not None and value.kind == "call" and value.name in FLASK_SQLALCHEMY:
-                    result = _Root("declarative", "declarative-1.x", flask=True)
+                    where = (owner[0].path, owner[1].target, owner[1].line)
+                    result = self._roots.setdefault(where, _Root("declarative", "declarative-1.x",
+                                                                 flask=True))
         self._root_cache[cache_key] = result
         return result
 
@@ -742,7 +750,10 @@ class _Builder:
         if value.kind == "call":
             name = value.name or value.text
             if name in DECLARATIVE_FACTORIES or (_tail(name) == "generate_base" and _head_ok(name)):
-                root = _Root("declarative", "declarative-1.x")
+                where = (module.path, fact.target, fact.line)
+                if where in self._roots:
+                    return self._roots[where]
+                root = self._roots[where] = _Root("declarative", "declarative-1.x")
                 custom = value.keyword("cls")
                 if custom is not None:
                     found = self.base_of(module, custom, depth + 1)
@@ -1238,7 +1249,7 @@ class _Builder:
                         return key
         # SQLAlchemy's registry resolves a class name among the classes of the same base.
         candidates = by_name.get(_tail(target), [])
-        same_root = [c for c in candidates if c.cls.root is draft.cls.root or _same_root(c.cls, draft.cls)]
+        same_root = [c for c in candidates if c.cls.root is draft.cls.root]
         pool = same_root or candidates
         if len(pool) == 1:
             return pool[0].cls.key
@@ -1550,11 +1561,6 @@ def _is_revision(module: ModuleSummary) -> bool:
 
 def _head_ok(name: str) -> bool:
     return name.split(".", 1)[0] not in FOREIGN_HEADS
-
-
-def _same_root(a: _Cls, b: _Cls) -> bool:
-    return a.root is not None and b.root is not None and a.root.kind == b.root.kind and (
-        a.root.style == b.root.style)
 
 
 def _tuple_of(items: Iterable[Value]) -> Value:
