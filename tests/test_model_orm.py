@@ -211,10 +211,9 @@ def test_sa14_table_args_module_indexes_and_core_table() -> None:
 # -- SQLModel ------------------------------------------------------------------------------------
 def test_sqlmodel_models_columns_relationships() -> None:
     model = orm("sqlmodel_app")
-    assert [(m.name, m.table, m.style) for m in model.models] == [("Team", "team", "sqlmodel"),
-                                                                  ("Hero", "heroes", "sqlmodel")]
     # TeamBase / TeamCreate / HeroPublic have no table=True
-    assert {m.name for m in model.models} == {"Team", "Hero"}
+    assert [(m.name, m.table, m.style) for m in model.models] == [
+        ("Team", "team", "sqlmodel"), ("Hero", "heroes", "sqlmodel"), ("Mission", "mission", "sqlmodel")]
     assert columns(model.model("Team")) == {
         "name": ("name", "AutoString", False, False, True, False, None, None, None),  # from TeamBase
         "headquarters": ("headquarters", "AutoString", False, False, False, False, None, None, None),
@@ -236,10 +235,18 @@ def test_sqlmodel_models_columns_relationships() -> None:
     assert relationships(model.model("Hero")) == {
         "team": ("Team", "heroes.models:Team", "selectin", None, "heroes", False),
     }
+    assert relationships(model.model("Mission")) == {
+        # sa_relationship_kwargs=dict(...)
+        "hero": ("Hero", "heroes.models:Hero", "joined", None, None, False),
+        # sa_relationship=relationship(...) replaces everything else
+        "leader": ("Hero", "heroes.models:Hero", "raise", None, None, False),
+    }
     assert fks(model) == {
-        ("model", "heroes", ("team_id",), ("team.id",), "CASCADE", "heroes/models.py", 30),
+        ("model", "heroes", ("team_id",), ("team.id",), "CASCADE", "heroes/models.py", 31),
+        ("model", "mission", ("hero_id",), ("heroes.id",), None, "heroes/models.py", 46),
     }
     assert model.indexed_columns("heroes") == {"id", "name", "age"}
+    assert model.indexed_columns("mission") == {"id", "hero_id"}
     assert not model.is_indexed("heroes", "team_id")
 
 

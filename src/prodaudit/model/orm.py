@@ -20,7 +20,8 @@ Whatever is not a literal (or a module constant) is "unknown" (None) rather than
 class or a migration call that cannot be read is skipped with a note; nothing here raises on
 odd code, except under PRODAUDIT_STRICT, where our own bugs must surface.
 
-Built on first use; `build_orm(project)` is a pure function of the module summaries.
+`build_orm(project)` is a pure function of the module summaries (no syntax trees, no file
+reads), cheap enough to build once per audit and keep.
 """
 
 from __future__ import annotations
@@ -1153,11 +1154,16 @@ class _Builder:
 
     def sqlmodel_relationship(self, draft: _Draft, owner: _Cls, attribute: str, call: Value,
                               ann: _Ann | None, location: Location) -> Relationship:
+        full = call.keyword("sa_relationship")
+        if _callee_is(full, RELATIONSHIP_CALLS):  # Relationship(sa_relationship=relationship(...))
+            return self.relationship(draft, owner, attribute, full, ann, location)
         target, resolved = self.target_of(None, ann)
         kwargs = call.keyword("sa_relationship_kwargs")
-        options = dict(kwargs.keywords) if kwargs is not None and kwargs.kind == "dict" else {}
+        literal = kwargs is not None and (kwargs.kind == "dict" or (
+            kwargs.kind == "call" and kwargs.name == "dict" and not kwargs.items))
+        options = dict(kwargs.keywords) if literal else {}
         lazy = _lazy(options["lazy"], self.project, owner.module) if "lazy" in options else "select"
-        if kwargs is not None and kwargs.kind != "dict":
+        if kwargs is not None and not literal:
             lazy = None  # the options are not a literal: lazy could be anything
         cascade = "all, delete-orphan" if _const_bool(call.keyword("cascade_delete")) else None
         if "cascade" in options:
