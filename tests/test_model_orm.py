@@ -390,6 +390,21 @@ def test_type_annotation_map_enum_and_write_only() -> None:
         "items": ("Item", "shop.events:Item", "write_only", "all, delete-orphan", None, True)}
 
 
+def test_annotated_type_aliases() -> None:
+    tag = orm("variants").model("shop.events:Tag")
+    assert columns(tag) == {
+        # intpk = Annotated[int, mapped_column(primary_key=True)]
+        "id": ("id", "Integer", False, True, False, False, None, None, None),
+        # str_opt = Annotated[Optional[str], mapped_column(String(40), index=True)], plus unique=True
+        "label": ("label", "String", True, False, True, True, None, None, None),
+        # MaybeText = Optional[str]
+        "note": ("note", "String", True, False, False, False, None, None, None),
+        # Reference = NewType("Reference", str): not followed, unknown
+        "ref": ("ref", None, None, False, False, False, None, None, None),
+    }
+    assert tag.primary_key == ("id",)
+
+
 def test_odd_code_degrades_to_unknown_with_notes() -> None:
     model = orm("variants")
     weird = model.model("Weird")
@@ -504,3 +519,20 @@ def test_alembic_revisions_outside_a_migrations_folder() -> None:
     ]
     assert model.indexed_columns("invoice") == {"id", "weird_id"}
     assert model.models_named("Invoice")[0].path == "shop/odd.py"
+
+
+def test_create_table_beyond_the_recorded_arguments_is_noted(tmp_path: Path) -> None:
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    columns_src = "".join(f"        sa.Column('c{i}', sa.Integer()),\n" for i in range(40))
+    (versions / "0001_wide.py").write_text(
+        "from alembic import op\nimport sqlalchemy as sa\n\nrevision = '0001'\ndown_revision = None\n\n\n"
+        "def upgrade():\n    op.create_table(\n        'wide',\n" + columns_src
+        + "        sa.PrimaryKeyConstraint('c0'),\n    )\n")
+    result = run_audit(tmp_path, AuditOptions(use_cache=False, select=("PA001",)))
+    model = build_orm(result.project)
+    [create] = [op for op in model.migrations if op.kind == "create_table"]
+    assert len(create.columns) == 31  # the summary keeps 32 arguments: the name and 31 columns
+    note = ("migrations/versions/0001_wide.py:9: create_table('wide') has 32 or more arguments; "
+            "the facts keep the first ones, later columns and constraints are unknown")
+    assert model.notes == (note,)

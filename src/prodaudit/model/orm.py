@@ -78,6 +78,7 @@ SQLMODEL_TYPES = {**ANNOTATION_TYPES, "str": "AutoString", "pydantic.EmailStr": 
 TIMEZONE_TYPES = frozenset({"DateTime", "DATETIME", "TIMESTAMP", "Time", "TIME"})
 LAZY_CONSTANTS = {True: "select", False: "joined", None: "noload"}
 UPGRADE, DOWNGRADE = "upgrade", "downgrade"
+MAX_CALL_ARGS = 32  # CallFact.args keeps this many (model/collect.py)
 CREATE_INDEX_SQL = re.compile(
     r"CREATE\s+(?P<unique>UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"
     r"(?P<name>[\w.\"]+)\s+ON\s+(?:ONLY\s+)?(?P<table>[\w.\"]+)\s*(?:USING\s+\w+\s*)?\((?P<cols>[^;]*)\)",
@@ -984,6 +985,8 @@ class _Builder:
             if _callee_is(value, {"Relationship"}):
                 return "relationship", self.sqlmodel_relationship(draft, owner, attribute, value, ann, location)
             return "column", self.sqlmodel_column(draft, owner, attribute, value, ann, location)
+        if ann is not None and ann.wrapper is not None and (value is None or _callee_is(value, {"mapped_column"})):
+            ann, value = self.expand_alias(owner.module, ann, value)
         if _callee_is(value, COLUMN_CALLS):
             return "column", self.column(draft, owner.module, attribute, value, ann, location)
         if _callee_is(value, RELATIONSHIP_CALLS):
@@ -995,6 +998,39 @@ class _Builder:
                 return None, None
             return "column", self.column(draft, owner.module, attribute, None, ann, location)
         return None, None
+
+    def expand_alias(self, module: ModuleSummary, ann: _Ann, value: Value | None) -> tuple[_Ann, Value | None]:
+        """Mapped[intpk] with `intpk = Annotated[int, mapped_column(primary_key=True)]`: the type
+        inside, and the alias's mapped_column() arguments under the ones written here.
+        `MaybeStr = str | None` reads as its type; other aliases (NewType, ...) are unknown."""
+        name = ann.resolved or ann.base
+        if not name or name in ANNOTATION_TYPES or ann.collection:
+            return ann, value
+        found = self.find(module, name)
+        if found is None or not isinstance(found[1], AssignFact) or found[1].value is None:
+            return ann, value
+        alias_module, alias = found[0], found[1].value
+        shapes = _Annotations(self.import_table(alias_module))
+        if alias.kind != "subscript" or _tail(alias.name or alias.text) != "Annotated" or not alias.items:
+            if alias.kind in ("subscript", "binop", "name", "attr"):
+                inner = shapes.shape(alias)
+                if inner.known and not inner.collection:
+                    inner.wrapper = ann.wrapper
+                    inner.optional = True if ann.optional else inner.optional
+                    return inner, value
+            return _Ann(optional=None, wrapper=ann.wrapper), value
+        inner = shapes.shape(alias.items[0])
+        inner.wrapper = ann.wrapper
+        if ann.optional:
+            inner.optional = True
+        extra = next((i for i in alias.items[1:] if _callee_is(i, {"mapped_column"})), None)
+        if extra is not None:
+            if value is None:
+                value = extra
+            else:
+                value = replace(value, items=value.items or extra.items,
+                                keywords=value.keywords + extra.keywords)  # written ones first
+        return inner, value
 
     # -- columns ---------------------------------------------------------------------------------
     def column(self, draft: _Draft | None, module: ModuleSummary, attribute: str, call: Value | None,
@@ -1801,6 +1837,10 @@ class _Migrations:
 
     def create_table(self, module: ModuleSummary, call: CallFact, base: dict) -> None:
         table = self.table_name(module, _arg(call, 0, "table_name"))
+        if len(call.args) >= MAX_CALL_ARGS:
+            self.notes.append(f"{module.path}:{call.line}: create_table({table!r}) has {MAX_CALL_ARGS} or "
+                              "more arguments; the facts keep the first ones, later columns and "
+                              "constraints are unknown")
         columns: list[Column] = []
         constraints: list[Value] = []
         for item in call.args[1:]:
