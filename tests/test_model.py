@@ -75,7 +75,7 @@ def test_bot_handlers_aiogram_and_ptb(jobs) -> None:
     handlers = {(h.framework, h.event, h.filters, h.function) for h in jobs.bot_handlers}
     assert handlers == {
         ("aiogram", "message", "CommandStart()", "bot.handlers:start"),
-        ("aiogram", "callback_query", "F.data == 'buy'", "bot.handlers:buy"),
+        ("aiogram", "callback_query", 'F.data == "buy"', "bot.handlers:buy"),  # as written
         ("aiogram", "message", "F.text", "bot.handlers:echo"),
         ("ptb", "command", "start", "ptb.app:start"),
         ("ptb", "message", "filters.TEXT & ~filters.COMMAND", "ptb.app:echo"),

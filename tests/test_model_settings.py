@@ -116,7 +116,7 @@ def test_kitsu_lowered_comparison_and_or_fallback():
     assert (debug.value, debug.known, debug.env_var) == (False, True, "DEBUG")
     workers = attrs["workers"]  # self.workers = int(os.getenv("WORKERS") or 4) in __init__
     assert (workers.value, workers.known, workers.env_var) == (4, True, "WORKERS")
-    assert workers.source == ("default 4 of `os.getenv('WORKERS') or 4` at app/config.py:20 when "
+    assert workers.source == ('default 4 of `os.getenv("WORKERS") or 4` at app/config.py:20 when '
                               "env var WORKERS is unset or empty")
 
 
@@ -258,7 +258,7 @@ def test_constants_or_subscript_cycle_and_depth():
     timeout = consts["TIMEOUT"]
     assert (timeout.value, timeout.env_var) == ("45", "DB_TIMEOUT")
     assert consts["LIMIT_POOL"].value == 7
-    assert consts["LIMIT_POOL"].source == "LIMITS['pool'] = 7 at app/settings.py:18"
+    assert consts["LIMIT_POOL"].source == 'LIMITS["pool"] = 7 at app/settings.py:18'
     assert consts["DB_PASSWORD"].source == "from env var DB_PASSWORD with no default"
     assert not consts["ENGINE_OPTIONS"].known  # containers are not scalars
     loop = consts["LOOP_A"]

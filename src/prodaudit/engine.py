@@ -235,6 +235,8 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     timer.lap("summarize")
 
     project = Project(root=root, discovery=discovery, config=config, modules=summaries)
+    if project_rules or not options.run_rules:
+        project.build_models()
     timer.lap("model")
 
     findings: list[Finding] = []

@@ -30,6 +30,7 @@ from prodaudit.model.facts import (
 )
 from prodaudit.model.extractors import extractors
 from prodaudit.model.resolve import ImportTable, collect_imports
+from prodaudit.model.values import source_lines_for_text
 
 TASK_TAG = re.compile(r"\b(?i:TODO|FIXME|HACK)\b|\bXXX\b")
 SUPPRESSION = re.compile(
@@ -49,20 +50,45 @@ class ParsedModule:
     imports: ImportTable
     collector: FactCollector
     lines: list[str] = field(default_factory=list)
+    _index: dict | None = field(default=None, repr=False)
+    _parents: dict | None = field(default=None, repr=False)
+    _scopes: dict | None = field(default=None, repr=False)
 
     def resolve(self, node: ast.AST) -> str:
         return self.collector.resolve_node(node)
 
+    def _build_index(self) -> None:
+        # Built on first use only: most audits run no file rule, and this walk would
+        # otherwise be paid on every module.
+        index: dict[type, list[ast.AST]] = {}
+        parents: dict[int, ast.AST] = {}
+        scopes: dict[int, str] = {}
+        stack: list[tuple[ast.AST, str]] = [(self.tree, "")]
+        while stack:
+            node, scope = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                scope = f"{scope}.{node.name}" if scope else node.name
+                scopes[id(node)] = scope
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+                index.setdefault(type(child), []).append(child)
+                stack.append((child, scope))
+        self._index, self._parents, self._scopes = index, parents, scopes
+
     def nodes(self, *types: type) -> list[ast.AST]:
         """Every node of these types, in source order."""
+        if self._index is None:
+            self._build_index()
         found: list[ast.AST] = []
         for kind in types:
-            found.extend(self.collector.index.get(kind, ()))
+            found.extend(self._index.get(kind, ()))
         found.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
         return found
 
     def parent(self, node: ast.AST) -> ast.AST | None:
-        return self.collector.parents.get(id(node))
+        if self._parents is None:
+            self._build_index()
+        return self._parents.get(id(node))
 
     def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         current = self.parent(node)
@@ -73,7 +99,10 @@ class ParsedModule:
         return None
 
     def scope_name(self, fn: ast.AST) -> str:
-        return self.collector.scope_of_node.get(id(fn), "")
+        """Qualified name of a function or class node ("Class.method")."""
+        if self._scopes is None:
+            self._build_index()
+        return self._scopes.get(id(fn), "")
 
     def location(self, node: ast.AST) -> Location:
         return Location(self.path, getattr(node, "lineno", 0), getattr(node, "col_offset", -1) + 1,
@@ -227,7 +256,8 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
     table = ImportTable(imports, module)
     collector = FactCollector(table)
     try:
-        collector.visit(tree)
+        with source_lines_for_text(lines):
+            collector.visit(tree)
     except RecursionError:
         return ModuleSummary(**base, stats=stats, problem=ParseProblem("syntax", "expression nesting too deep to analyse"))
     comments, suppressions = scan_comments(source)
