@@ -153,7 +153,7 @@ class Project:
         to the model stage rather than to whichever rule happens to ask first."""
         for name in ("routes", "callgraph", "bot_handlers", "background", "entry_points",
                      "singletons", "deployment", "dependencies", "workers", "settings",
-                     "startup_requirements"):
+                     "startup_requirements", "orm"):
             getattr(self, name)
 
     @cached_property
@@ -169,6 +169,12 @@ class Project:
             return resolved
         settled = self.settings.resolve(value, module)
         return settled.value if settled.known and isinstance(settled.value, str) else None
+
+    @cached_property
+    def orm(self):
+        from prodaudit.model.orm import build_orm
+
+        return build_orm(self)
 
     @cached_property
     def settings(self):
@@ -300,10 +306,10 @@ class Project:
         """Inventory sections of the deployment and dependency models."""
         from prodaudit.report.model_json import dependencies_json, deployment_json
 
-        from prodaudit.report.model_json import settings_json
+        from prodaudit.report.model_json import orm_json, settings_json
 
         return {"deployment": deployment_json(self), "dependencies": dependencies_json(self),
-                "settings": settings_json(self)}
+                "settings": settings_json(self), "orm": orm_json(self)}
 
     @cached_property
     def startup_requirements(self):

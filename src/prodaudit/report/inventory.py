@@ -176,6 +176,17 @@ def render_model_sections(project, console: Console) -> None:
             table.add_row(_loc(engine.location), str(engine.pool_size.value), str(engine.max_overflow.value),
                           str(engine.pool_timeout.value), Text(engine.pool_size.source))
         console.print(table)
+    models = project.orm.models
+    if models:
+        table = _table(f"ORM models ({len(models)})", "model", "table", "columns", "relationships (lazy)",
+                       "foreign keys (ondelete)")
+        for model in models:
+            relationships = ", ".join(f"{r.attribute} ({r.lazy})" for r in model.relationships)
+            keys = ", ".join(f"{fk.column}->{fk.target}" + (f" ({fk.ondelete})" if fk.ondelete else "")
+                             for fk in model.foreign_keys)
+            table.add_row(Text(model.name), Text(model.table or "?"), str(len(model.columns)),
+                          Text(relationships or "-"), Text(keys or "-"))
+        console.print(table)
     requirements = project.startup_requirements
     if requirements:
         table = _table("Needed at startup", "service", "where", "declared in compose/k8s")

@@ -40,3 +40,10 @@ def settings_json(project) -> dict:
         "fields": to_json(model.fields()),
         "secret_fields": to_json(model.secret_fields()),
     }
+
+
+def orm_json(project) -> dict:
+    orm = project.orm
+    return {"models": to_json(orm.models), "tables": to_json(orm.tables),
+            "foreign_keys": to_json(orm.foreign_keys()), "migration_ops": len(orm.migrations),
+            "notes": list(orm.notes)}
