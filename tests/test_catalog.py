@@ -67,3 +67,11 @@ def test_ruff_codes_exist() -> None:
     known = {item["code"] for item in json.loads(out)}
     bridged = {code for r in RULES for code in r.meta.ruff_codes}
     assert sorted(bridged - known) == []
+
+
+def test_rules_reference_is_generated_and_current() -> None:
+    from prodaudit.cli import rules_reference_markdown
+
+    committed = (Path(__file__).parents[1] / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert committed == rules_reference_markdown(RULES), (
+        "docs/rules.md is stale: run `prodaudit rules --format md > docs/rules.md`")
