@@ -71,8 +71,13 @@ class Project:
         crud.anime and anime, so imports written from any source root resolve.
         """
         candidates: dict[str, list[ModuleSummary]] = {}
+        root_packages = self._root_package_names()
         for summary in self.modules.values():
-            parts = summary.module.split(".") if summary.module else []
+            base = summary.module.split(".") if summary.module else []
+            for root_package in root_packages:
+                name = ".".join([root_package, *base])
+                candidates.setdefault(name, []).append(summary)
+            parts = base
             for start in range(len(parts)):
                 candidates.setdefault(".".join(parts[start:]), []).append(summary)
         resolved = {}
@@ -88,6 +93,23 @@ class Project:
                 elif len(sources) == 1:
                     resolved[name] = sources[0]
         return resolved
+
+    def _root_package_names(self) -> list[str]:
+        """Names the audited directory is imported by when it is itself a package (its
+        __init__.py at the root): `from samokoder.api.routers import auth` in a checkout
+        named Samokoder. Taken from imports whose first part names no project module while
+        the rest does, seen at least three times."""
+        if not (self.root / "__init__.py").is_file():
+            return []
+        paths = {m.module for m in self.modules.values()}
+        counts: dict[str, int] = {}
+        for summary in self.modules.values():
+            for fact in summary.imports:
+                head, _, rest = fact.target.partition(".")
+                if rest and head not in paths and any(
+                        rest == p or rest.startswith(p + ".") for p in (rest, rest.rsplit(".", 1)[0]) if p in paths):
+                    counts[head] = counts.get(head, 0) + 1
+        return sorted(name for name, count in counts.items() if count >= 3)
 
     def module_named(self, dotted: str) -> ModuleSummary | None:
         return self.modules_by_name.get(dotted)
