@@ -89,7 +89,10 @@ class Project:
                 exact = [m for m in found if m.module == name]
                 sources = [m for m in found if m.kind == "source"]
                 if exact:
-                    resolved[name] = exact[0]
+                    # pkg/x/__init__.py and pkg/x.py both claim pkg.x: Python imports the
+                    # package, so the module file is shadowed (and unreachable).
+                    packages = [m for m in exact if m.is_package]
+                    resolved[name] = (packages or exact)[0]
                 elif len(sources) == 1:
                     resolved[name] = sources[0]
         return resolved
