@@ -245,12 +245,6 @@ def build_plan(findings: Sequence[Finding], metas: dict[str, RuleMeta]) -> FixPl
     return FixPlan(tuple(sorted(groups, key=order)))
 
 
-def format_minutes(minutes: float) -> tuple[int, int]:
-    """(hours, minutes) of a duration, for the renderers to word in their language."""
-    whole = int(round(minutes))
-    return whole // 60, whole % 60
-
-
 # -- capacity --------------------------------------------------------------------------------
 SQLALCHEMY_POOL_SIZE, SQLALCHEMY_MAX_OVERFLOW, SQLALCHEMY_POOL_TIMEOUT = 5, 10, 30
 DEFAULT_LIMITS = {"postgres": (100, 3), "mysql": (151, 0)}  # max_connections, reserved for superusers

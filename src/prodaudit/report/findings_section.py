@@ -12,8 +12,22 @@ from typing import TYPE_CHECKING
 
 from prodaudit.findings import Dimension, Finding, Severity
 from prodaudit.report.blocks import (
-    Badge, Block, BulletList, Code, CodeBlock, Group, Heading, Paragraph, Rich, Section, Spans,
-    Strong, Table, Text, spans)
+    Badge,
+    Block,
+    BulletList,
+    Code,
+    CodeBlock,
+    Group,
+    Heading,
+    Paragraph,
+    Rich,
+    Section,
+    Spans,
+    Strong,
+    Table,
+    Text,
+    spans,
+)
 from prodaudit.report.document import is_positive
 
 if TYPE_CHECKING:

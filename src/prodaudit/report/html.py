@@ -16,8 +16,24 @@ from html import escape
 
 from prodaudit.findings import AuditResult
 from prodaudit.report.blocks import (
-    Badge, BarChart, Block, BulletList, Code, CodeBlock, Document, Group, Heading, Inline, Link,
-    Paragraph, Rich, Section, Strong, Table, Text)
+    Badge,
+    BarChart,
+    Block,
+    BulletList,
+    Code,
+    CodeBlock,
+    Document,
+    Group,
+    Heading,
+    Inline,
+    Link,
+    Paragraph,
+    Rich,
+    Section,
+    Strong,
+    Table,
+    Text,
+)
 
 CSS = """
 :root{--fg:#1d2330;--muted:#5b6475;--bg:#fff;--panel:#f5f7fa;--line:#dde2ea;--link:#1f5fbf;
@@ -96,7 +112,7 @@ TOKEN = re.compile(
     r"(?P<cm>#.*$)"
     r"|(?P<st>(?:[rRbBuUfF]{0,2})(?:'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:\\.|[^'\\\n])*'?|\"(?:\\.|[^\"\\\n])*\"?))"
     rf"|(?P<kw>\b(?:{KEYWORDS})\b)"
-    r"|(?P<nu>\b\d[\d_]*(?:\.\d+)?\b)", re.M)
+    r"|(?P<nu>\b\d[\d_]*(?:\.\d+)?\b)", re.MULTILINE)
 BAR_COLOURS = {"rating-A": "#2b8a3e", "rating-B": "#5c940d", "rating-C": "#b07d00",
                "rating-D": "#d9480f", "rating-E": "#b3141b", "rating-na": "#adb5bd", "bar": "#1c7ed6"}
 
@@ -208,9 +224,9 @@ def bar_chart(chart: BarChart) -> str:
     label_width, bar_width, row = 150, 260, 22
     height = row * len(chart.bars) + 8
     width = label_width + bar_width + 50
-    parts = [f'<figure><figcaption>{escape(chart.title)}</figcaption>'
-             f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" role="img" '
-             f'aria-label="{escape(chart.title)}" xmlns="http://www.w3.org/2000/svg">']
+    parts = [(f'<figure><figcaption>{escape(chart.title)}</figcaption>'
+              f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" role="img" '
+              f'aria-label="{escape(chart.title)}" xmlns="http://www.w3.org/2000/svg">')]
     for index, (label, value, kind) in enumerate(chart.bars):
         y = 4 + index * row
         length = 0 if chart.maximum <= 0 else round(bar_width * max(0.0, value) / chart.maximum, 1)

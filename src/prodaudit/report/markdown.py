@@ -12,8 +12,24 @@ import re
 
 from prodaudit.findings import AuditResult
 from prodaudit.report.blocks import (
-    Badge, BarChart, Block, BulletList, Code, CodeBlock, Document, Group, Heading, Inline, Link,
-    Paragraph, Rich, Section, Strong, Table, Text)
+    Badge,
+    BarChart,
+    Block,
+    BulletList,
+    Code,
+    CodeBlock,
+    Document,
+    Group,
+    Heading,
+    Inline,
+    Link,
+    Paragraph,
+    Rich,
+    Section,
+    Strong,
+    Table,
+    Text,
+)
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|&~])")
 

@@ -13,16 +13,46 @@ from dataclasses import dataclass
 import prodaudit
 from prodaudit.findings import AuditResult, Dimension, Finding, Severity
 from prodaudit.report.blocks import (
-    BarChart, Block, BulletList, Code, CodeBlock, Document, Group, Heading, Link, Paragraph,
-    Rich, Section, Spans, Strong, Table, Text, spans)
+    BarChart,
+    Block,
+    BulletList,
+    Code,
+    Document,
+    Heading,
+    Link,
+    Paragraph,
+    Rich,
+    Section,
+    Spans,
+    Strong,
+    Table,
+    Text,
+    spans,
+)
 from prodaudit.report.document import (
-    coverage, detect_layers, detect_stack, is_positive, layer_uses, layering_split, positives)
+    coverage,
+    detect_layers,
+    detect_stack,
+    is_positive,
+    layer_uses,
+    layering_split,
+    positives,
+)
 from prodaudit.report.findings_section import findings_section
 from prodaudit.report.i18n import Catalog
 from prodaudit.rules.base import Rule, all_rules
 from prodaudit.scoring import (
-    MINUTES_PER_LINE, NOT_READY, PHASES, READY, READY_WITH_CONDITIONS, SEVERITY_CAP,
-    SEVERITY_WEIGHT, ZERO_SCORE_RATIO, Assessment, assess)
+    MINUTES_PER_LINE,
+    NOT_READY,
+    PHASES,
+    READY,
+    READY_WITH_CONDITIONS,
+    SEVERITY_CAP,
+    SEVERITY_WEIGHT,
+    ZERO_SCORE_RATIO,
+    Assessment,
+    assess,
+)
 
 MAX_LOCATIONS = 5
 SECTION_KEYS = ("summary", "architecture", "inventory", "findings", "what-works", "scores",

@@ -54,7 +54,7 @@ class Catalog:
         return f"{n} {self.plural(n, noun)}"
 
     def duration(self, minutes: float) -> str:
-        whole = int(round(minutes))
+        whole = round(minutes)
         hours, rest = divmod(whole, 60)
         if hours and rest:
             return self.t("duration.hm", h=hours, m=rest)
