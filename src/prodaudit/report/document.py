@@ -221,8 +221,10 @@ def positives(result: AuditResult, metas: dict) -> tuple[Positive, ...]:
         migrations = project.files_of_kind("migration")
         if migrations:
             found.append(Positive("migrations", (("files", len(migrations)),)))
+        # The same count as the inventory's test_functions stat.
         tests = sum(1 for m in project.summaries("test") for fn in m.functions
-                    if fn.name.startswith("test") and not fn.parent)
+                    if fn.name.startswith("test") and not fn.parent
+                    and (not fn.class_name or fn.class_name.split(".")[-1].startswith("Test")))
         if tests:
             found.append(Positive("tests", (("tests", tests), ("files", len(project.summaries("test"))))))
         endpoints = project.routes.endpoints
