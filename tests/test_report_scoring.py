@@ -99,9 +99,12 @@ def test_verdict_rule() -> None:
 
 def test_blockers_take_one_per_rule_first() -> None:
     findings = [finding("PA101", line=n) for n in range(1, 8)] + [finding("PA103"), finding("PA104")]
-    chosen = blockers(decide_verdict(findings))
+    chosen = blockers(decide_verdict(findings), findings)
     assert [f.rule_id for f in chosen[:3]] == ["PA101", "PA103", "PA104"]
     assert len(chosen) == 5
+    # Below five deciding rules, confident high findings fill up; medium ones never do.
+    mixed = [finding("PA101"), finding("PA405"), finding("PA501")]
+    assert [f.rule_id for f in blockers(decide_verdict(mixed), mixed)] == ["PA101", "PA405"]
 
 
 def test_plan_groups_shared_fixes_and_phases_by_worst_finding() -> None:

@@ -137,21 +137,27 @@ def severity_order(finding: Finding) -> tuple:
             finding.sort_key)
 
 
-def blockers(verdict: Verdict, limit: int = 5) -> tuple[Finding, ...]:
-    """Up to `limit` deciding findings, one per rule first (the most severe of each), so
-    five copies of one defect do not hide a second one."""
+def blockers(verdict: Verdict, findings: Sequence[Finding] = (), limit: int = 5) -> tuple[Finding, ...]:
+    """Up to `limit` findings that block production: the deciding ones, then the other
+    critical and high findings of confidence high or medium (all of them are P0). One per
+    rule first (the most severe of each), so five copies of one defect do not hide a
+    second one."""
+    candidates = list(verdict.deciding)
+    candidates += [f for f in sorted(findings, key=severity_order)
+                   if f.severity in (Severity.CRITICAL, Severity.HIGH) and f.confidence in DECIDING
+                   and f not in candidates]
     picked: list[Finding] = []
     seen: set[str] = set()
-    for finding in verdict.deciding:
-        if finding.rule_id not in seen:
+    for finding in candidates:
+        if finding.rule_id not in seen and len(picked) < limit:
             picked.append(finding)
             seen.add(finding.rule_id)
-    for finding in verdict.deciding:
+    for finding in candidates:
         if len(picked) >= limit:
             break
         if finding not in picked:
             picked.append(finding)
-    return tuple(picked[:limit])
+    return tuple(picked)
 
 
 # -- fix plan --------------------------------------------------------------------------------
@@ -484,7 +490,7 @@ def assess(result: AuditResult, metas: dict[str, RuleMeta] | None = None) -> Ass
     return Assessment(
         scorecard=score_dimensions(findings, result.rules_run, code_lines_of(result.project), metas),
         verdict=verdict,
-        blockers=blockers(verdict),
+        blockers=blockers(verdict, findings),
         plan=build_plan(findings, metas),
         capacity=build_capacity(result),
         counts={s.value: counts.get(s.value, 0) for s in Severity},
