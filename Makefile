@@ -23,9 +23,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# Every report format, in English and Russian (no date in them: byte-identical between runs).
 demo: $(STAMP)
-	@mkdir -p $(REPORTS)
-	$(BIN)/prodaudit audit $(DEMO) --no-progress --format json --output $(REPORTS)/demo.json --date 2026-01-01
+	$(BIN)/prodaudit audit $(DEMO) --no-progress --report-dir $(REPORTS)
+	$(BIN)/prodaudit audit $(DEMO) --no-progress --report-dir $(REPORTS) --lang ru > /dev/null
+	@echo "reports written to $(REPORTS)/: report.json report.sarif report.md report.html (+ report.ru.md report.ru.html)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -23,6 +23,8 @@ from prodaudit.rules.base import all_rules, rule_by_key
 
 COMMANDS = ("audit", "rules", "explain", "inventory")
 FORMATS = ("terminal", "json")
+AUDIT_FORMATS = ("terminal", "json", "md", "html", "sarif")
+LANGS = ("en", "ru")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
@@ -37,8 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit a project (the default command)")
     audit.add_argument("path", type=Path, help="project directory or a single file")
-    audit.add_argument("--format", "-f", choices=FORMATS, default="terminal")
+    audit.add_argument("--format", "-f", choices=AUDIT_FORMATS, default="terminal")
     audit.add_argument("--output", "-o", type=Path, help="write the report to this file")
+    audit.add_argument("--lang", choices=LANGS, default="en",
+                       help="language of the md and html reports (default: en)")
+    audit.add_argument("--report-dir", type=Path, metavar="DIR",
+                       help="write report.json, report.sarif and report.md/.html (report.<lang>.md/.html "
+                            "for a language other than en) into DIR")
     audit.add_argument("--fail-on", choices=[s.value for s in Severity],
                        help="exit 1 when a finding at or above this severity exists")
     audit.add_argument("--config", type=Path, help="config file (default: prodaudit.toml or "
@@ -147,7 +154,20 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
         err.print(f"{'total':<10} {sum(s for _, s in result.timings) * 1000:8.1f} ms")
 
     written: list[str] = []
-    if args.format == "json":
+    renderers = _document_renderers(args.lang, args.date)
+    if args.report_dir:
+        for name, render in _report_files(args.lang).items():
+            _write(args.report_dir / name, renderers[render](result))
+            written.append(str(args.report_dir / name))
+    if args.format in ("md", "html", "sarif"):
+        text = renderers[args.format](result)
+        if args.output:
+            _write(args.output, text)
+            written.append(str(args.output))
+            render_terminal(result, Console(highlight=False, width=None if sys.stdout.isatty() else 160), written)
+        else:
+            sys.stdout.write(text)
+    elif args.format == "json":
         text = render_json(result, args.date)
         if args.output:
             _write(args.output, text)
@@ -170,6 +190,24 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
         if any(f.severity.rank >= threshold for f in result.findings):
             return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _document_renderers(lang: str, date: str) -> dict:
+    from prodaudit.report.html import render_html
+    from prodaudit.report.json_report import render_json
+    from prodaudit.report.markdown import render_markdown
+    from prodaudit.report.sarif import render_sarif
+
+    return {"json": lambda result: render_json(result, date),
+            "md": lambda result: render_markdown(result, lang, date),
+            "html": lambda result: render_html(result, lang, date),
+            "sarif": lambda result: render_sarif(result, date)}
+
+
+def _report_files(lang: str) -> dict[str, str]:
+    suffix = "" if lang == "en" else f".{lang}"
+    return {"report.json": "json", "report.sarif": "sarif", f"report{suffix}.md": "md",
+            f"report{suffix}.html": "html"}
 
 
 def open_output(path: Path):
