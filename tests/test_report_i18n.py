@@ -17,7 +17,7 @@ from prodaudit.rules.base import all_rules
 MUST_BE_TRANSLATED = frozenset({
     "PA001", "PA002", "PA101", "PA102", "PA103", "PA104", "PA108", "PA201", "PA205", "PA404",
     "PA405", "PA501", "PA502", "PA504", "PA507", "PA701", "PA702", "PA705", "PA706", "PA708",
-    "PA801",
+    "PA801", "PA901", "PA902", "PA903", "PA905", "PA906", "PA907", "PA908", "PA909",
 })
 
 

@@ -133,7 +133,12 @@ def doc_section(doc: str, title: str) -> str:
 
 def code_blocks(text: str) -> list[str]:
     """Fenced ```python blocks inside a doc section."""
-    return [m.group(1) for m in re.finditer(r"```(?:python|py)?\n(.*?)```", text, re.S)]
+    return [code for lang, code in fenced_blocks(text) if lang in ("", "python", "py")]
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, code) of every fenced block: python, dockerfile, yaml, toml, text..."""
+    return [(m.group(1).lower(), m.group(2)) for m in re.finditer(r"```([A-Za-z]*)\n(.*?)```", text, re.S)]
 
 
 _REGISTRY: dict[str, type[Rule]] = {}
