@@ -4,7 +4,8 @@
 line; `# expect[+1]: PA401` the next line (decorators, multi-line statements);
 `# todo-expect: PA101` a known miss: it must NOT be reported yet (when it is, turn it into
 an `expect`). `# expect-project: PA902` expects a project-level finding (no file, line 0),
-for facts about what is absent. Markers work in any text file whose comments start with '#'.
+for facts about what is absent. Markers work in any text file whose comments start with '#'
+or, in frontend files, '//'.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-MARKER = re.compile(r"#\s*(?P<todo>todo-)?expect(?P<project>-project)?(?:\[(?P<offset>[+-]\d+)\])?:\s*"
+MARKER = re.compile(r"(?:#|//)\s*(?P<todo>todo-)?expect(?P<project>-project)?(?:\[(?P<offset>[+-]\d+)\])?:\s*"
                     r"(?P<ids>PA\d{3}(?:\s*,\s*PA\d{3})*)")
-TEXT_SUFFIXES = {".py", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ini", ".sh", ".conf", ""}
+TEXT_SUFFIXES = {".py", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ini", ".sh", ".conf", "",
+                 ".js", ".jsx", ".ts", ".tsx", ".vue", ".svelte", ".mjs", ".cjs"}
 
 
 @dataclass(frozen=True)
