@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from prodaudit.findings import Dimension, Evidence, Finding, Location, Severity
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
-TEMPLATE = re.compile(r"\.(example|sample|template|dist|defaults?|tmpl|test)$", re.I)
+TEMPLATE = re.compile(r"\.(example|sample|template|dist|defaults?|tmpl|test)(\.|$)", re.I)
+# Settings that share a word with secrets but hold none (ACCESS_TOKEN_EXPIRE_MINUTES).
+NOT_SECRET_KEY = re.compile(r"(expire|ttl|minutes|seconds|hours|days|length|algorithm|type|lifetime|"
+                            r"timeout|enabled|_len$|max_|min_|header|name$|prefix)", re.I)
 SECRET_KEY = re.compile(r"(secret|password|passwd|token|api_?key|private_?key|credential|dsn|_url)", re.I)
 PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|\*+|<.*>|your[-_].*|example.*|dummy|test|none|null)$", re.I)
 
@@ -63,6 +66,8 @@ class CommittedSecretsFile(ProjectRule):
                 key, sep, value = line.strip().removeprefix("export ").partition("=")
                 value = value.strip().strip("'\"")
                 if not sep or key.startswith("#") or not SECRET_KEY.search(key) or PLACEHOLDER.match(value):
+                    continue
+                if NOT_SECRET_KEY.search(key):
                     continue
                 if key.upper().endswith("_URL") and "@" not in value:
                     continue  # a URL without credentials is configuration, not a secret

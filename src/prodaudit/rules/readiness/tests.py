@@ -11,15 +11,17 @@ from prodaudit.rules.base import ProjectRule, RuleMeta, register
 class Tests(ProjectRule):
     """
     ## What it does
-    States the test inventory as facts: no tests at all (a project-level finding), and
-    test functions that assert nothing (no `assert`, no `pytest.raises`, no unittest
-    `self.assert*`, no mock assertion) or only assert on mocks. Counted over test files
+    States the test inventory as facts: no tests at all (a project-level finding, medium),
+    test functions with no assertion (no `assert`, no `pytest.raises`, no unittest
+    `self.assert*`, no mock assertion: low) and tests that only assert on mocks (info). Counted over test files
     (tests/ folders, test_*.py, *_test.py, conftest.py), functions named test* at module
     level or in Test* classes.
 
     ## Why is this bad?
-    A test that asserts nothing passes whatever the code does: it inflates the test count
-    and the coverage figure without checking anything (seed 004 6.1, seed 001 #21). A test
+    A test with no assertion only fails when the code raises: a wrong result passes. It
+    inflates the test count and the coverage figure without checking behaviour (seed 004
+    6.1, seed 001 #21). Sometimes "does not raise" is the intent; then say so with
+    `pytest.raises`' opposite, an explicit assertion on the result. A test
     that only checks that a mock was called verifies the wiring, not the behaviour.
 
     ## Example
@@ -38,7 +40,8 @@ class Tests(ProjectRule):
 
     ## Known limitations
     Assertions made in helper functions are recognised only when the helper's name starts
-    with `assert`; fixtures that assert on teardown are not seen.
+    with `assert`; fixtures that assert on teardown are not seen. Smoke tests whose point
+    is "does not raise" are reported too (low): suppress them with that reason.
     """
 
     meta = RuleMeta(
@@ -62,8 +65,9 @@ class Tests(ProjectRule):
         for module in tests:
             for case in module.facts_of(TestCaseFact):
                 if case.asserts == 0 and case.mock_asserts == 0:
-                    yield self.finding(f"Test `{case.qualname}` asserts nothing: it passes whatever the code does",
-                                       Location(module.path, case.line), anchor=f"{module.module}:{case.qualname}")
+                    yield self.finding(
+                        f"Test `{case.qualname}` has no assertion: it fails only if the code raises",
+                        Location(module.path, case.line), anchor=f"{module.module}:{case.qualname}")
                 elif case.asserts == 0:
                     yield self.finding(
                         f"Test `{case.qualname}` only asserts that mocks were called ({case.mock_asserts} "
