@@ -201,3 +201,17 @@ def test_output_file_and_profile(project: Path, tmp_path: Path) -> None:
 
 def test_main_in_process_returns_usage_code(tmp_path: Path) -> None:
     assert main(["audit", str(tmp_path / "missing")]) == 2
+
+
+def test_process_pool_gives_the_same_result_as_one_process(monkeypatch) -> None:
+    # The pool only starts on large trees; force it on a small one and compare.
+    import prodaudit.engine as engine
+    from prodaudit.engine import AuditOptions, run_audit
+    from prodaudit.report.json_report import render_json
+
+    example = Path(__file__).parents[1] / "examples" / "shopapi"
+    serial = render_json(run_audit(example, AuditOptions(use_cache=False, jobs=1)))
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+    parallel = render_json(run_audit(example, AuditOptions(use_cache=False, jobs=2)))
+    assert parallel == serial
