@@ -215,3 +215,29 @@ def test_process_pool_gives_the_same_result_as_one_process(monkeypatch) -> None:
     monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
     parallel = render_json(run_audit(example, AuditOptions(use_cache=False, jobs=2)))
     assert parallel == serial
+
+
+def test_without_ruff_the_audit_runs_and_says_so(monkeypatch, project: Path) -> None:
+    import prodaudit.rules.ruff_bridge as bridge
+    from prodaudit.engine import AuditOptions, run_audit
+
+    monkeypatch.setattr(bridge, "ruff_binary", lambda: None)
+    result = run_audit(project, AuditOptions(use_cache=False))
+    assert any("ruff is not installed" in note.message for note in result.notes)
+    assert not [f for f in result.findings if f.source.startswith("ruff:")]
+    assert [f for f in result.findings if f.rule_id == "PA702"]  # our own rules still ran
+
+
+def test_a_crashing_rule_becomes_an_internal_error_finding(monkeypatch, project: Path) -> None:
+    from prodaudit.engine import AuditOptions, run_audit
+    from prodaudit.rules.maintainability.todo_fixme import TodoFixme
+
+    def crash(self, project):
+        raise KeyError("boom")
+
+    monkeypatch.setenv("PRODAUDIT_STRICT", "0")
+    monkeypatch.setattr(TodoFixme, "check_project", crash)
+    result = run_audit(project, AuditOptions(use_cache=False))
+    errors = [f for f in result.findings if f.rule_id == "PA002"]
+    assert len(errors) == 1 and "PA702" in errors[0].message and "KeyError" in errors[0].message
+    assert [f for f in result.findings if f.rule_id == "PA201"]  # the other rules still ran
