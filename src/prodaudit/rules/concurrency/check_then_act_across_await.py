@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
@@ -7,6 +8,10 @@ from prodaudit.model.extractors.await_races import CheckThenAct
 from prodaudit.model.lifetimes import long_lived_classes
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 from prodaudit.rules.concurrency.reach import handler_reach, reached_evidence, who
+
+# A data cache raced this way costs duplicate work; a registry of instances, clients or
+# connections ends up with two objects, one of them never closed.
+CACHE_NAME = re.compile(r"(cache|memo)", re.I)
 
 
 @register
@@ -26,6 +31,8 @@ class CheckThenActAcrossAwait(ProjectRule):
     first, and a "singleton" exists twice (the first copy, often a client or connection, is
     never closed). Without an `await` between check and write nothing can interleave, which
     is why the same code without the `await` is not reported (seed 000 section 1).
+    Containers named like a cache (`cache`, `memo`) are reported as low: racing them costs
+    duplicate work, and the last write wins with equivalent data.
 
     ## Example
     ```python
@@ -132,7 +139,12 @@ class CheckThenActAcrossAwait(ProjectRule):
                     owner = f"one shared {fn.class_name} ({instance.how})"
                     evidence.append(Evidence(instance.location, f"long-lived instance made here: {instance.how}"))
                 evidence.append(reached_evidence(project, key, hit))
-                if fact.key:
+                severity = None
+                if fact.key and CACHE_NAME.search(fact.target.rsplit(".", 1)[-1]):
+                    state = f"`{fact.target}[{fact.key}]`"
+                    outcome = "both run the awaited call and the last write wins (duplicate work)"
+                    severity = Severity.LOW
+                elif fact.key:
                     state = f"`{fact.target}[{fact.key}]`"
                     outcome = "both run the awaited call and the second write replaces the first"
                 else:
@@ -143,6 +155,7 @@ class CheckThenActAcrossAwait(ProjectRule):
                     f"{fact.write_line} after `{fact.yield_text[:60]}`: two concurrent {who(hit[0])} "
                     f"can both pass the check, {outcome}",
                     Location(module.path, fact.check_line),
+                    severity=severity,
                     evidence=evidence,
                     anchor=f"{key}:{fact.target}",
                     excerpt=fact.check_text,
