@@ -16,7 +16,7 @@ from prodaudit.model.values import dotted_name
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 TERMINATORS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 # A context manager or an awaited acquire() named like this is taken to be a lock.
-LOCK_NAME = re.compile(r"(lock|mutex|semaphore|sema$|critical_section|serialize)", re.I)
+LOCK_NAME = re.compile(r"(lock|mutex|semaphore|sema$|critical_section|serialize)", re.IGNORECASE)
 LOCK_TYPES = frozenset({
     "asyncio.Lock", "asyncio.Semaphore", "asyncio.BoundedSemaphore", "asyncio.Condition",
     "anyio.Lock", "anyio.Semaphore", "threading.Lock", "threading.RLock",

@@ -46,6 +46,7 @@ class CheckThenAct:
     write_line: int
     write_text: str
     locked: bool  # a lock-like with/async with encloses check and write
+    sets_flag: bool = False  # the write stores True/False: an "initialised" flag
 
 
 def extract(parsed) -> list[CheckThenAct]:
@@ -92,12 +93,12 @@ def _checks(fn: ast.AST, target: str, key: ast.AST | None) -> list[tuple[ast.AST
                     and dotted_name(node.func.value) == target and _dump(node.args[0]) == key_dump:
                 found.append((node, "get"))
         else:
-            if isinstance(node, ast.Compare) and len(node.ops) == 1 \
-                    and isinstance(node.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) \
-                    and dotted_name(node.left) == target and _is_none(node.comparators[0]):
-                found.append((node, "none"))
-            elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) \
-                    and dotted_name(node.operand) == target:
+            compares_none = isinstance(node, ast.Compare) and len(node.ops) == 1 \
+                and isinstance(node.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) \
+                and dotted_name(node.left) == target and _is_none(node.comparators[0])
+            negates = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not) \
+                and dotted_name(node.operand) == target
+            if compares_none or negates:
                 found.append((node, "none"))
             elif isinstance(node, (ast.If, ast.While)) and dotted_name(node.test) == target:
                 found.append((node.test, "none"))
@@ -137,6 +138,8 @@ def _races_in(parsed, fn: ast.AsyncFunctionDef, scope: str) -> list[CheckThenAct
                 and is_lock_expression(n.value.func.value, resolve)]
     facts = []
     for write, target, key in _writes(fn, bound, declared):
+        if _is_none(write.value):
+            continue  # a reset (`self._task = None` after awaiting it): nothing is created twice
         write_end = end(write)
         relevant = []
         for check, kind in _checks(fn, target, key):
@@ -162,6 +165,7 @@ def _races_in(parsed, fn: ast.AsyncFunctionDef, scope: str) -> list[CheckThenAct
             check=kind, check_line=check.lineno, check_text=source_text(check)[:120],
             yield_line=first.lineno, yield_text=_yield_text(first),
             write_line=write.lineno, write_text=source_text(write)[:120], locked=locked,
+            sets_flag=isinstance(write.value, ast.Constant) and isinstance(write.value.value, bool),
         ))
     return facts
 

@@ -131,18 +131,18 @@ def _fresh(parsed, expr: ast.AST, assigned: dict[str, list[ast.AST]], depth: int
             name = parsed.resolve(node.func)
             if name.startswith(FRESH_PREFIXES) or name in FRESH_CALLS:
                 return True
-        elif isinstance(node, ast.Name) and node.id in assigned:
-            if all(_fresh(parsed, value, assigned, depth + 1) for value in assigned[node.id]):
-                return True
+        elif isinstance(node, ast.Name) and node.id in assigned \
+                and all(_fresh(parsed, value, assigned, depth + 1) for value in assigned[node.id]):
+            return True
     return False
 
 
 def _trims(value: ast.AST, root: str, assigned: dict[str, list[ast.AST]], depth: int = 0) -> bool:
     """`root[k][-50:]`, `[t for t in root[k] if ...]`, also through a local (`recent = [...]`)."""
     for node in ast.walk(value):
-        if isinstance(node, ast.Name) and node.id in assigned and depth < 2:
-            if any(_trims(v, root, assigned, depth + 1) for v in assigned[node.id]):
-                return True
+        if isinstance(node, ast.Name) and node.id in assigned and depth < 2 \
+                and any(_trims(v, root, assigned, depth + 1) for v in assigned[node.id]):
+            return True
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) \
                 and _root_and_key(node.value)[0] == root:
             return True

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from prodaudit.model.extractors._async_flow import body_nodes, start
 from prodaudit.model.values import Value, source_text, to_value
 
-ROW_LOCK = re.compile(r"with_for_update|for\s+update|with_lockmode|populate_existing\(\)\.with_for", re.I)
+ROW_LOCK = re.compile(r"with_for_update|for\s+update|with_lockmode|populate_existing\(\)\.with_for", re.IGNORECASE)
 MAX_FEEDS = 6
 
 

@@ -11,7 +11,7 @@ from prodaudit.rules.concurrency.reach import handler_reach, reached_evidence, w
 
 # A data cache raced this way costs duplicate work; a registry of instances, clients or
 # connections ends up with two objects, one of them never closed.
-CACHE_NAME = re.compile(r"(cache|memo)", re.I)
+CACHE_NAME = re.compile(r"(cache|memo)", re.IGNORECASE)
 
 
 @register
@@ -147,6 +147,9 @@ class CheckThenActAcrossAwait(ProjectRule):
                 elif fact.key:
                     state = f"`{fact.target}[{fact.key}]`"
                     outcome = "both run the awaited call and the second write replaces the first"
+                elif fact.sets_flag:
+                    state = f"`{fact.target}`"
+                    outcome = "and both run the initialisation it guards"
                 else:
                     state = f"`{fact.target}`"
                     outcome = "both create it and the first object is overwritten (and never closed)"

@@ -49,7 +49,7 @@ class OrmClasses:
         if orm is not None:
             try:
                 verdict = orm.model(f"{module.module}.{cls.qualname}") is not None
-            except Exception:  # the ORM model's API is not this module's contract
+            except (AttributeError, TypeError, ValueError):  # another module's API: degrade, never crash
                 verdict = False
             self._memo[key] = verdict
             return verdict
