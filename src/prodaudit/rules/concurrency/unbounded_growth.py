@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Severity
+from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
 from prodaudit.model.extractors.container_growth import KeyedWrite, SizeCheck
 from prodaudit.model.state import Mutation, Singleton, StateAttribute
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
@@ -24,6 +24,30 @@ class Growth:
     path: str  # "POST /chat via chat -> track"
     pace: str
     key: str
+
+
+class Liveness:
+    """Does a function ever run? Reached from an entry point, or its name used anywhere
+    (called through something the call graph does not resolve, or passed as a callback).
+    Dunder methods run by the language itself."""
+
+    def __init__(self, project):
+        self.reach = project.callgraph.reachable(project.entry_points,
+                                                 kinds=("call", "depends", "task", "thread"))
+        self.referenced: set[str] = set()
+        for module in project.summaries("source"):
+            for call in module.calls:
+                self.referenced.add(call.callee.rsplit(".", 1)[-1])
+                for value in (*call.args, *(v for _, v in call.keywords)):
+                    for part in value.walk():
+                        if part.kind in ("name", "attr"):
+                            self.referenced.add(part.text.rsplit(".", 1)[-1])
+
+    def __call__(self, function_key: str) -> bool:
+        name = function_key.rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+        if name.startswith("__") or function_key in self.reach:
+            return True
+        return name in self.referenced
 
 
 @register
@@ -96,6 +120,7 @@ class UnboundedGrowth(ProjectRule):
     def check_project(self, project) -> Iterator[Finding]:
         keyed = self._keyed_writes(project)
         sized = {(m.path, f.root) for m in project.summaries("source") for f in m.facts_of(SizeCheck)}
+        live = Liveness(project)
         for singleton in project.singletons:
             if not singleton.reached_from:
                 continue
@@ -105,9 +130,11 @@ class UnboundedGrowth(ProjectRule):
                 if INFRASTRUCTURE.search(attribute.name):
                     continue
                 growth = self._growth(singleton, attribute, keyed)
-                if not growth or self._evicted(project, singleton, attribute, keyed, sized):
+                if not growth:
                     continue
-                yield self._finding(project, singleton, attribute, growth)
+                bounded, dead = self._evicted(project, singleton, attribute, sized, live)
+                if not bounded:
+                    yield self._finding(project, singleton, attribute, growth, dead)
 
     @staticmethod
     def _keyed_writes(project) -> dict[tuple[str, int, str], list[KeyedWrite]]:
@@ -152,23 +179,29 @@ class UnboundedGrowth(ProjectRule):
                      for g in found]
         return found
 
-    def _evicted(self, project, singleton: Singleton, attribute: StateAttribute, keyed, sized) -> bool:
+    def _evicted(self, project, singleton: Singleton, attribute: StateAttribute, sized, live: Liveness):
+        """(bounded?, evictions that never run): removals in functions nothing calls do not count."""
+        dead: list[Location] = []
         for mutation in singleton.mutations:
             if self._matches(singleton, attribute, mutation.target) and mutation.how in EVICTIONS:
-                return True
+                if live(mutation.function):
+                    return True, []
+                dead.append(mutation.location)
         roots = {m.target for m in singleton.mutations if self._matches(singleton, attribute, m.target)}
         roots.add(f"self.{attribute.name}" if singleton.class_name else attribute.name)
         paths = {m.location.path for m in singleton.mutations} | {attribute.location.path}
         if any((path, root) in sized for path in paths for root in roots):
-            return True
+            return True, []
         if singleton.class_name:
             # Reassigned outside __init__: reset, sliced or rebuilt without old entries.
             module = project.modules.get(attribute.location.path)
             for fact in module.assignments if module else ():
                 if fact.target == f"self.{attribute.name}" and fact.scope.startswith(singleton.class_name + ".") \
                         and not fact.scope.endswith(".__init__"):
-                    return True
-        return False
+                    if live(f"{module.module}:{fact.scope}"):
+                        return True, []
+                    dead.append(Location(module.path, fact.line))
+        return False, dead
 
     @staticmethod
     def _bounded_by_definition(project, attribute: StateAttribute) -> bool:
@@ -186,7 +219,8 @@ class UnboundedGrowth(ProjectRule):
                     return True
         return False
 
-    def _finding(self, project, singleton: Singleton, attribute: StateAttribute, growth: list[Growth]) -> Finding:
+    def _finding(self, project, singleton: Singleton, attribute: StateAttribute, growth: list[Growth],
+                 dead: list[Location]) -> Finding:
         fast = [g for g in growth if g.pace in FAST]
         first = (fast or growth)[0]
         owner = (f"`{singleton.name}.{attribute.name}` ({attribute.kind} on module-level {singleton.class_name})"
@@ -199,6 +233,7 @@ class UnboundedGrowth(ProjectRule):
             PER_VALUE: "keeps every distinct value added",
         }[first.pace]
         evidence = [Evidence(attribute.location, f"{attribute.kind} `{attribute.name}` created here, unbounded")]
+        evidence += [Evidence(where, "removes entries, but nothing calls this code") for where in dead[:2]]
         graph = project.callgraph
         for item in (fast or growth)[:3]:
             evidence.append(Evidence(item.mutation.location, f"grows here ({item.mutation.how})"))
@@ -206,8 +241,8 @@ class UnboundedGrowth(ProjectRule):
             if node is not None:
                 evidence.append(Evidence(node.location, f"reached from {item.path}"))
         return self.finding(
-            f"{owner} {pace} ({first.label}) and nothing ever removes entries: memory grows until "
-            f"the process restarts",
+            f"{owner} {pace} ({first.label}) and nothing {'that runs ' if dead else ''}ever removes "
+            f"entries: memory grows until the process restarts",
             attribute.location,
             severity=Severity.HIGH if fast else Severity.MEDIUM,
             evidence=evidence,
