@@ -34,16 +34,36 @@ def end(node: ast.AST) -> Position:
     return (getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
 
 
-def body_nodes(fn: ast.AST) -> Iterator[ast.AST]:
-    """Every node of a function's body, not entering nested functions, lambdas or classes
-    (their code runs at another time)."""
+def body_nodes(fn: ast.AST) -> list[ast.AST]:
+    """Every node of a function's body in source order, not entering nested functions,
+    lambdas or classes (their code runs at another time). Several extractors ask for the
+    same function, so the list is kept on the node (the tree lives for one summary only)."""
+    cached = getattr(fn, "_prodaudit_body", None)
+    if cached is not None:
+        return cached
+    found = []
     stack = list(reversed(getattr(fn, "body", [])))
     while stack:
         node = stack.pop()
-        yield node
+        found.append(node)
         if isinstance(node, SCOPES):
             continue
         stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    fn._prodaudit_body = found
+    return found
+
+
+def by_function(parsed, nodes, async_only: bool = False) -> list[tuple[ast.AST, list[ast.AST]]]:
+    """Candidate nodes grouped by the function that runs them (module-level code and
+    class bodies are left out): extractors look at the few functions that matter instead
+    of walking every one."""
+    groups: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+    for node in nodes:
+        fn = parsed.enclosing_function(node)
+        if fn is None or (async_only and not isinstance(fn, ast.AsyncFunctionDef)):
+            continue
+        groups.setdefault(id(fn), (fn, []))[1].append(node)
+    return list(groups.values())
 
 
 def functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -21,6 +21,7 @@ from prodaudit.model.collect import local_names
 from prodaudit.model.extractors._async_flow import (
     ancestors,
     body_nodes,
+    by_function,
     end,
     held_locks,
     is_lock_expression,
@@ -51,11 +52,23 @@ class CheckThenAct:
 
 def extract(parsed) -> list[CheckThenAct]:
     facts: list[CheckThenAct] = []
-    for fn in parsed.nodes(ast.AsyncFunctionDef):
+    declared = {name for node in parsed.nodes(ast.Global) for name in node.names}
+    writes = [n for n in parsed.nodes(ast.Assign, ast.AnnAssign)
+              if any(_may_be_shared(t, declared) for t in (n.targets if isinstance(n, ast.Assign) else [n.target]))]
+    for fn, _ in by_function(parsed, writes, async_only=True):
         scope = parsed.scope_name(fn)
         if scope:
             facts.extend(_races_in(parsed, fn, scope))
     return facts
+
+
+def _may_be_shared(target: ast.AST, declared: set[str]) -> bool:
+    """Cheap first look: a subscript, an attribute of self/cls, or a name declared global."""
+    if isinstance(target, ast.Subscript):
+        return True
+    if isinstance(target, ast.Attribute):
+        return (dotted_name(target) or "").startswith(("self.", "cls."))
+    return isinstance(target, ast.Name) and target.id in declared
 
 
 def _shared_root(target: str, bound: set[str], declared: set[str], rebinding: bool) -> bool:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from prodaudit.model.collect import local_names
-from prodaudit.model.extractors._async_flow import body_nodes
+from prodaudit.model.collect import MUTATING_METHODS, local_names
+from prodaudit.model.extractors._async_flow import body_nodes, by_function
 from prodaudit.model.values import Value, dotted_name, to_value
 
 # Calls whose result is new on every call: a key built from them never repeats.
@@ -63,13 +63,15 @@ def _shared(root: str, bound: set[str], declared: set[str]) -> bool:
 def extract(parsed) -> list[object]:
     facts: list[object] = []
     resolve = parsed.imports.resolve
-    for fn in [*parsed.nodes(ast.FunctionDef), *parsed.nodes(ast.AsyncFunctionDef)]:
+    candidates = [n for n in parsed.nodes(ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Call, ast.Compare)
+                  if _is_candidate(n)]
+    for fn, nodes in by_function(parsed, candidates):
         scope = parsed.scope_name(fn)
         if not scope:
             continue
         bound, declared = local_names(fn)
         assigned = _local_values(fn)
-        for node in body_nodes(fn):
+        for node in nodes:
             for root, key, how, value in _writes(node):
                 if root is None or not _shared(root, bound, declared):
                     continue
@@ -77,15 +79,25 @@ def extract(parsed) -> list[object]:
                     scope, root, node.lineno, how, to_value(key, resolve) if key is not None else None,
                     key is not None and _fresh(parsed, key, assigned, 0),
                     value is not None and _trims(value, root, assigned)))
-            if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Gt, ast.GtE, ast.Lt, ast.LtE))
-                                                     for op in node.ops):
+            if isinstance(node, ast.Compare):
                 for side in (node.left, *node.comparators):
-                    if isinstance(side, ast.Call) and isinstance(side.func, ast.Name) \
-                            and side.func.id == "len" and side.args:
+                    if _is_len(side):
                         root, _ = _root_and_key(side.args[0])
                         if root and _shared(root, bound, declared):
                             facts.append(SizeCheck(scope, root, node.lineno))
     return facts
+
+
+def _is_len(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
+        and bool(node.args)
+
+
+def _is_candidate(node: ast.AST) -> bool:
+    if isinstance(node, ast.Compare):
+        return any(isinstance(op, (ast.Gt, ast.GtE, ast.Lt, ast.LtE)) for op in node.ops) and any(
+            _is_len(side) for side in (node.left, *node.comparators))
+    return next(_writes(node), None) is not None
 
 
 def _writes(node: ast.AST):
@@ -103,7 +115,7 @@ def _writes(node: ast.AST):
             root, _ = _root_and_key(receiver)
             if not isinstance(receiver, ast.Subscript):
                 yield root, node.args[0], "setdefault", None
-        elif isinstance(receiver, ast.Subscript):
+        elif isinstance(receiver, ast.Subscript) and node.func.attr in MUTATING_METHODS:
             root, key = _root_and_key(receiver)
             yield root, key, f"call:{node.func.attr}", None
         elif isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \

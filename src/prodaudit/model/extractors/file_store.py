@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from prodaudit.model.extractors._async_flow import ancestors, body_nodes
+from prodaudit.model.extractors._async_flow import ancestors, body_nodes, by_function
 from prodaudit.model.values import Value, to_value
 
 DUMPS = {"json.dump": "json", "pickle.dump": "pickle", "ujson.dump": "json", "simplejson.dump": "json",
@@ -45,7 +45,9 @@ def extract(parsed) -> list[FileStoreAccess]:
     if not any(word in parsed.source for word in ("json", "pickle", "shelve", "marshal")):
         return []
     facts: list[FileStoreAccess] = []
-    for fn in [*parsed.nodes(ast.FunctionDef), *parsed.nodes(ast.AsyncFunctionDef)]:
+    interesting = {*DUMPS, *LOADS, *STRING_DUMPS, *STRING_LOADS, "shelve.open"}
+    calls = [c for c in parsed.nodes(ast.Call) if parsed.resolve(c.func) in interesting]
+    for fn, _ in by_function(parsed, calls):
         scope = parsed.scope_name(fn)
         if scope:
             facts.extend(_accesses(parsed, fn, scope))

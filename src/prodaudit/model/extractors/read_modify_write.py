@@ -14,7 +14,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from prodaudit.model.extractors._async_flow import body_nodes, start
+from prodaudit.model.extractors._async_flow import body_nodes, by_function, start
 from prodaudit.model.values import Value, source_text, to_value
 
 ROW_LOCK = re.compile(r"with_for_update|for\s+update|with_lockmode|populate_existing\(\)\.with_for", re.IGNORECASE)
@@ -41,13 +41,12 @@ class AttributeUpdate:
 
 def extract(parsed) -> list[AttributeUpdate]:
     facts: list[AttributeUpdate] = []
-    for fn in [*parsed.nodes(ast.FunctionDef), *parsed.nodes(ast.AsyncFunctionDef)]:
+    candidates = [n for n in parsed.nodes(ast.AugAssign, ast.Assign) if _update_of(n) is not None]
+    for fn, nodes in by_function(parsed, candidates):
         scope = parsed.scope_name(fn)
         if not scope:
             continue
-        updates = [u for u in (_update_of(node) for node in body_nodes(fn)) if u is not None]
-        if not updates:
-            continue
+        updates = [_update_of(node) for node in nodes]
         bindings = _bindings(fn)
         params = {a.arg: a for a in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]}
         for node, obj, attribute in updates:
