@@ -149,25 +149,43 @@ def on_path_to(point: ast.AST, target: ast.AST, parent: Callable[[ast.AST], ast.
     return True
 
 
-def is_lock_expression(expr: ast.AST, resolve: Callable[[ast.AST], str]) -> bool:
-    """`self._lock`, `_locks[key]`, `asyncio.Lock()`, `redis.lock("k")`, `lock_for(user)`."""
+def lock_variables(parsed) -> frozenset[str]:
+    """Names and self attributes this module binds to a lock object (`self._guard =
+    asyncio.Lock()`, `_state_mutex = asyncio.Semaphore(1)`), whatever they are called."""
+    found = set()
+    for node in parsed.nodes(ast.Assign, ast.AnnAssign):
+        value = node.value
+        if isinstance(value, ast.Call) and parsed.resolve(value.func) in LOCK_TYPES:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                name = dotted_name(target)
+                if name:
+                    found.add(name)
+    return frozenset(found)
+
+
+def is_lock_expression(expr: ast.AST, resolve: Callable[[ast.AST], str],
+                       known: frozenset[str] = frozenset()) -> bool:
+    """`self._lock`, `_locks[key]`, `asyncio.Lock()`, `redis.lock("k")`, `lock_for(user)`,
+    or a variable known to hold a lock."""
     node = expr.func if isinstance(expr, ast.Call) else expr
     while isinstance(node, ast.Subscript):
         node = node.value
-    if isinstance(node, (ast.Call,)):
+    if isinstance(node, ast.Call):
         node = node.func
     name = dotted_name(node) or ""
     if isinstance(expr, ast.Call) and resolve(expr.func) in LOCK_TYPES:
+        return True
+    if name in known:
         return True
     return bool(name) and bool(LOCK_NAME.search(name.rsplit(".", 1)[-1]))
 
 
 def held_locks(node: ast.AST, parent: Callable[[ast.AST], ast.AST | None], fn: ast.AST,
-               resolve: Callable[[ast.AST], str]) -> list[ast.AST]:
+               resolve: Callable[[ast.AST], str], known: frozenset[str] = frozenset()) -> list[ast.AST]:
     """The lock-like `with` / `async with` statements enclosing node inside fn."""
     found = []
     for ancestor in ancestors(node, parent, fn):
         if isinstance(ancestor, (ast.With, ast.AsyncWith)) and any(
-                is_lock_expression(item.context_expr, resolve) for item in ancestor.items):
+                is_lock_expression(item.context_expr, resolve, known) for item in ancestor.items):
             found.append(ancestor)
     return found

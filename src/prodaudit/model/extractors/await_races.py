@@ -25,6 +25,7 @@ from prodaudit.model.extractors._async_flow import (
     end,
     held_locks,
     is_lock_expression,
+    lock_variables,
     on_path_to,
     precedes_in_block,
     start,
@@ -55,10 +56,12 @@ def extract(parsed) -> list[CheckThenAct]:
     declared = {name for node in parsed.nodes(ast.Global) for name in node.names}
     writes = [n for n in parsed.nodes(ast.Assign, ast.AnnAssign)
               if any(_may_be_shared(t, declared) for t in (n.targets if isinstance(n, ast.Assign) else [n.target]))]
-    for fn, _ in by_function(parsed, writes, async_only=True):
+    groups = by_function(parsed, writes, async_only=True)
+    known = lock_variables(parsed) if groups else frozenset()
+    for fn, _ in groups:
         scope = parsed.scope_name(fn)
         if scope:
-            facts.extend(_races_in(parsed, fn, scope))
+            facts.extend(_races_in(parsed, fn, scope, known))
     return facts
 
 
@@ -139,7 +142,7 @@ def _writes(fn: ast.AST, bound: set[str], declared: set[str]):
                     yield node, name, None
 
 
-def _races_in(parsed, fn: ast.AsyncFunctionDef, scope: str) -> list[CheckThenAct]:
+def _races_in(parsed, fn: ast.AsyncFunctionDef, scope: str, known: frozenset[str]) -> list[CheckThenAct]:
     points = yield_points(fn)
     if not points:
         return []
@@ -148,7 +151,7 @@ def _races_in(parsed, fn: ast.AsyncFunctionDef, scope: str) -> list[CheckThenAct
     resolve = parsed.resolve
     acquires = [n for n in body_nodes(fn) if isinstance(n, ast.Await) and isinstance(n.value, ast.Call)
                 and isinstance(n.value.func, ast.Attribute) and n.value.func.attr == "acquire"
-                and is_lock_expression(n.value.func.value, resolve)]
+                and is_lock_expression(n.value.func.value, resolve, known)]
     facts = []
     for write, target, key in _writes(fn, bound, declared):
         if _is_none(write.value):
@@ -169,8 +172,8 @@ def _races_in(parsed, fn: ast.AsyncFunctionDef, scope: str) -> list[CheckThenAct
                    if check_end <= position < write_end and on_path_to(node, write, parent, fn)]
         if not between:
             continue
-        check_locks = {id(w) for w in held_locks(check, parent, fn, resolve)}
-        locked = any(id(w) in check_locks for w in held_locks(write, parent, fn, resolve))
+        check_locks = {id(w) for w in held_locks(check, parent, fn, resolve, known)}
+        locked = any(id(w) in check_locks for w in held_locks(write, parent, fn, resolve, known))
         locked = locked or any(start(a) < start(check) for a in acquires)
         first = between[0]
         facts.append(CheckThenAct(

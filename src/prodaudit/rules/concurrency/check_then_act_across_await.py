@@ -98,7 +98,8 @@ class CheckThenActAcrossAwait(ProjectRule):
     ## Known limitations
     The key must be written the same way in the check and the write (`d[k]`, `k in d`,
     `d.get(k)`); a check through a local copy (`client = self._client`) is not followed. A
-    lock is recognised by its name (`lock`, `semaphore`, `mutex`) or type. State on `self`
+    lock is recognised by its name (`lock`, `semaphore`, `mutex`) or by the asyncio/threading
+    lock type assigned to it in the same module. State on `self`
     is only reported when an instance is evidently long-lived (module level, `app.state`,
     an `lru_cache` factory); instances passed around through dependency injection
     frameworks are not followed. Races through Redis or the database (GET then SET) are
