@@ -69,7 +69,15 @@ def _update_of(node: ast.AST) -> tuple[ast.stmt, str, str] | None:
         return None
     if isinstance(node, ast.Assign) and not _reads_in_arithmetic(node.value, obj, target.attr):
         return None
+    if isinstance(node, ast.AugAssign) and _not_a_number(node.value):
+        return None
     return node, obj, target.attr
+
+
+def _not_a_number(node: ast.AST) -> bool:
+    """Text or list concatenation (`name + "!"`, `tags + [t]`): not a counter or an amount."""
+    return isinstance(node, (ast.JoinedStr, ast.List, ast.Tuple, ast.ListComp)) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)))
 
 
 def _reads_in_arithmetic(value: ast.AST, obj: str, attribute: str) -> bool:
@@ -77,9 +85,10 @@ def _reads_in_arithmetic(value: ast.AST, obj: str, attribute: str) -> bool:
         if isinstance(node, ast.Lambda):
             return False
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            for side in (node.left, node.right):
+            for side, other in ((node.left, node.right), (node.right, node.left)):
                 if isinstance(side, ast.Attribute) and side.attr == attribute \
-                        and isinstance(side.value, ast.Name) and side.value.id == obj:
+                        and isinstance(side.value, ast.Name) and side.value.id == obj \
+                        and not _not_a_number(other):
                     return True
     return False
 
