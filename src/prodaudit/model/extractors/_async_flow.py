@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from prodaudit.model.values import dotted_name
 
@@ -66,10 +66,28 @@ def by_function(parsed, nodes, async_only: bool = False) -> list[tuple[ast.AST, 
     return list(groups.values())
 
 
-def functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield node
+def local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
+    """(locals, declared global/nonlocal) of one function: parameters and the names its own
+    body binds. Kept here rather than borrowed from the summary collector, which decides
+    locals in its own single pass."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    args = fn.args
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if arg is not None:
+            bound.add(arg.arg)
+    for node in body_nodes(fn):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs)) and node.name:
+            bound.add(node.name)
+    return bound - declared, declared
 
 
 def yield_points(fn: ast.AST) -> list[tuple[Position, ast.AST]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from prodaudit.model.collect import local_names
 from prodaudit.model.extractors._async_flow import (
     ancestors,
     body_nodes,
@@ -25,6 +24,7 @@ from prodaudit.model.extractors._async_flow import (
     end,
     held_locks,
     is_lock_expression,
+    local_names,
     lock_variables,
     on_path_to,
     precedes_in_block,
@@ -52,6 +52,8 @@ class CheckThenAct:
 
 
 def extract(parsed) -> list[CheckThenAct]:
+    if "await" not in parsed.source and "async " not in parsed.source:
+        return []  # no coroutine can yield here; do not pay for the node index
     facts: list[CheckThenAct] = []
     declared = {name for node in parsed.nodes(ast.Global) for name in node.names}
     writes = [n for n in parsed.nodes(ast.Assign, ast.AnnAssign)

@@ -11,12 +11,17 @@ Only state that outlives the call is recorded (self/cls attributes and non-local
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
-from prodaudit.model.collect import MUTATING_METHODS, local_names
-from prodaudit.model.extractors._async_flow import body_nodes, by_function
+from prodaudit.model.extractors._async_flow import body_nodes, by_function, local_names
 from prodaudit.model.values import Value, dotted_name, to_value
 
+# Methods that add to a container (the list under a key, a set): growth, not a read.
+GROWING_METHODS = frozenset({"append", "appendleft", "extend", "extendleft", "insert", "add", "update",
+                             "setdefault", "__setitem__"})
+# Text that can hold a keyed write or a size comparison, checked before the tree is indexed.
+SOURCE_HINT = re.compile(r"\]\s*(?:[-+*]?=)[^=]|\.setdefault\(|\]\.\w+\(|len\([^\n]*[<>]|[<>]=?\s*len\(")
 # Calls whose result is new on every call: a key built from them never repeats.
 FRESH_PREFIXES = ("uuid.", "secrets.token", "itertools.count", "os.urandom")
 FRESH_CALLS = {"time.time", "time.monotonic", "time.time_ns", "time.perf_counter",
@@ -61,6 +66,8 @@ def _shared(root: str, bound: set[str], declared: set[str]) -> bool:
 
 
 def extract(parsed) -> list[object]:
+    if not SOURCE_HINT.search(parsed.source):
+        return []  # no keyed write or size check; do not pay for the node index
     facts: list[object] = []
     resolve = parsed.imports.resolve
     candidates = [n for n in parsed.nodes(ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Call, ast.Compare)
@@ -115,7 +122,7 @@ def _writes(node: ast.AST):
             root, _ = _root_and_key(receiver)
             if not isinstance(receiver, ast.Subscript):
                 yield root, node.args[0], "setdefault", None
-        elif isinstance(receiver, ast.Subscript) and node.func.attr in MUTATING_METHODS:
+        elif isinstance(receiver, ast.Subscript) and node.func.attr in GROWING_METHODS:
             root, key = _root_and_key(receiver)
             yield root, key, f"call:{node.func.attr}", None
         elif isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute) \

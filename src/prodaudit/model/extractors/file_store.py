@@ -13,6 +13,7 @@ Appending (`open(p, "a")`) is logging, not a store, and is not recorded.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from prodaudit.model.extractors._async_flow import ancestors, body_nodes, by_function
@@ -25,6 +26,7 @@ LOADS = {"json.load": "json", "pickle.load": "pickle", "ujson.load": "json", "si
 STRING_DUMPS = {"json.dumps", "pickle.dumps", "ujson.dumps", "orjson.dumps", "simplejson.dumps"}
 STRING_LOADS = {"json.loads", "pickle.loads", "ujson.loads", "orjson.loads", "simplejson.loads"}
 OPENERS = {"open", "builtins.open", "io.open", "aiofiles.open", "codecs.open"}
+SOURCE_HINT = re.compile(r"\b(?:dump|load)s?\(|shelve")
 RENAMES = {"os.replace", "os.rename", "shutil.move"}
 FILE_LOCKS = ("fcntl.flock", "fcntl.lockf", "filelock.", "portalocker.", "msvcrt.locking")
 
@@ -42,8 +44,8 @@ class FileStoreAccess:
 
 
 def extract(parsed) -> list[FileStoreAccess]:
-    if not any(word in parsed.source for word in ("json", "pickle", "shelve", "marshal")):
-        return []
+    if not SOURCE_HINT.search(parsed.source):
+        return []  # no (de)serialisation call; do not pay for the node index
     facts: list[FileStoreAccess] = []
     interesting = {*DUMPS, *LOADS, *STRING_DUMPS, *STRING_LOADS, "shelve.open"}
     calls = [c for c in parsed.nodes(ast.Call) if parsed.resolve(c.func) in interesting]

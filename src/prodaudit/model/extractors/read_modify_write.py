@@ -19,6 +19,8 @@ from prodaudit.model.values import Value, source_text, to_value
 
 ROW_LOCK = re.compile(r"with_for_update|for\s+update|with_lockmode|populate_existing\(\)\.with_for", re.IGNORECASE)
 MAX_FEEDS = 6
+# Text that can hold an update at all, checked before the syntax tree is indexed.
+SOURCE_HINT = re.compile(r"\w\.\w+\s*[-+]=|(\b\w+)\.(\w+)\s*=[^\n=][^\n]*\b\1\.\2\b")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class AttributeUpdate:
 
 
 def extract(parsed) -> list[AttributeUpdate]:
+    if not SOURCE_HINT.search(parsed.source):
+        return []  # no `x.a += ...` / `x.a = x.a ...`; do not pay for the node index
     facts: list[AttributeUpdate] = []
     candidates = [n for n in parsed.nodes(ast.AugAssign, ast.Assign) if _update_of(n) is not None]
     for fn, nodes in by_function(parsed, candidates):

@@ -4,8 +4,7 @@ import ast
 from collections.abc import Iterator
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
-from prodaudit.model.collect import local_names
-from prodaudit.model.extractors._async_flow import body_nodes, start, yield_points
+from prodaudit.model.extractors._async_flow import body_nodes, local_names, start, yield_points
 from prodaudit.model.values import dotted_name, source_text
 from prodaudit.rules.base import FileRule, RuleMeta, register
 
