@@ -36,10 +36,14 @@ class LibraryObject:
 
     @property
     def label(self) -> str:
+        name = self.name
+        head, _, tail = name.rpartition(".")
+        if tail in ("recommended", "from_url", "from_env") and head.rsplit(".", 1)[-1][:1].isupper():
+            name = head  # `Redis.from_url(...)` makes a Redis
         for prefix in ("sqlalchemy.ext.asyncio.", "sqlalchemy.orm.", "passlib.context.", "PIL."):
-            if self.name.startswith(prefix):
-                return self.name[len(prefix):]
-        return self.name
+            if name.startswith(prefix):
+                return name[len(prefix):]
+        return name
 
 
 # http-client, redis-client, db-engine, db-session-factory, db-session, db-connection,

@@ -15,11 +15,14 @@ CLOSABLE_KINDS = {"http-client", "redis-client", "db-engine", "db-pool", "db-ses
 # unclosed pools aiohttp and httpx warn about. A never-closed global Redis client or engine
 # is released by the process exit.
 LONG_LIVED_FAMILIES = {"httpx", "aiohttp"}
+NOUN = {"redis-client": "Redis client", "db-engine": "SQLAlchemy engine", "db-pool": "connection pool",
+        "db-session": "Session", "db-connection": "database connection", "smtp": "SMTP connection",
+        "docker": "docker client"}
 HELD = {
     "http-client": "its connection pool and sockets stay open until garbage collection",
     "redis-client": "its connections stay open until garbage collection",
-    "db-engine": "its connection pool stays open: database connections leak",
-    "db-pool": "its connections stay open: database connections leak",
+    "db-engine": "its connection pool stays open and its database connections leak",
+    "db-pool": "its database connections stay open and leak",
     "db-session": "its connection goes back to the pool only when the garbage collector finds it "
                   "(SQLAlchemy warns; async drivers can leak it)",
     "db-connection": "the database connection stays open until garbage collection",
@@ -134,9 +137,12 @@ class ClientNotClosed(ProjectRule):
         evidence = [Evidence(where, f"`{obj.label}` created here, {leak}")]
         if bound.location != where:
             evidence.append(Evidence(bound.location, bound.how))
+        noun = NOUN.get(obj.kind, obj.label)
+        made = f"`{call.callee}(...)`"
+        subject = made if call.callee.rsplit(".", 1)[-1] == noun.rsplit(".", 1)[-1] else f"The {noun} from {made}"
         return self.finding(
-            f"`{obj.label}` created in `{use.scope}` is never closed (no `with`, no `{closer}()`): "
-            f"{HELD[obj.kind]}" + (" (aiohttp logs 'Unclosed client session')" if obj.family == "aiohttp" else ""),
+            f"{subject} in `{use.scope}` is never closed (no `with`, no `{closer}()`): {HELD[obj.kind]}"
+            + (" (aiohttp logs 'Unclosed client session')" if obj.family == "aiohttp" else ""),
             where, evidence=evidence, anchor=f"{module.module}:{use.scope}:{obj.name}",
             details={"client": obj.name, "binding": use.how},
         )

@@ -117,15 +117,16 @@ class ClientPerRequest(ProjectRule):
             how_reached = graph.describe_path(label, path)
             per = "message" if label.startswith("bot ") else "request"
             count = functions_per_client[client]
-            others = f"; {count} functions create one per request" if count > 1 else ""
+            others = f"; {count} functions create a `{client}` per request" if count > 1 else ""
             evidence = [Evidence(c.location, f"`{client}` created here"
                                  + (" (context manager: closed, but never reused)" if c.call.with_item else ""))
                         for c in found[:3]]
             evidence.append(Evidence(node.location, f"runs per {per}: reached from {how_reached}"))
             severity = Severity.HIGH if first.obj.kind in ("db-engine", "db-pool") else Severity.MEDIUM
+            consequence = CONSEQUENCE[first.obj.kind].replace("every request", f"every {per}")
             yield self.finding(
-                f"`{client}` is created on every call of `{node.fact.qualname}` (per {per}, "
-                f"{label}): {CONSEQUENCE[first.obj.kind]}{others}",
+                f"`{first.call.callee}(...)` runs on every call of `{node.fact.qualname}` (per {per}: "
+                f"{label}): {consequence}{others}",
                 first.location, severity=severity, evidence=evidence,
                 anchor=f"{key}:{client}",
                 details={"client": client, "functions_creating_it": count,

@@ -72,6 +72,16 @@ class Blocking:
     ruff: bool = False  # the ruff bridge reports it when it is written in an async def
     bound: Bound | None = None  # the library object the call is made on
 
+    @property
+    def noun(self) -> str:
+        """What is used: "sync SQLAlchemy Session", "sync Redis client"."""
+        if self.bound is None:
+            return self.what
+        obj = self.bound.obj
+        if obj.kind.startswith("db") or obj.kind == "redis-client":
+            return f"sync {_db_noun(obj)}"
+        return f"sync {obj.label}" if obj.kind == "http-client" else f"sync {obj.family} client"
+
 
 @dataclass(frozen=True)
 class LoopBlock:

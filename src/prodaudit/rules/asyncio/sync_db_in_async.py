@@ -89,7 +89,7 @@ class SyncDbInAsync(ProjectRule):
             first = group[0]
             caller = first.caller.fact.qualname
             bound = first.blocking.bound
-            noun = first.blocking.what.split(" on a ", 1)[-1]
+            noun = first.blocking.noun
             severity = Severity.LOW if is_script(project, first, reach) else Severity.HIGH
             evidence: list[Evidence] = []
             for block in group[:5]:
@@ -103,7 +103,7 @@ class SyncDbInAsync(ProjectRule):
                            f"loop: every query blocks all other requests of this worker")
                 anchor = f"{first.caller.key}->{first.helper.key}"
             else:
-                first_call = first.blocking.what.split(" on a ", 1)[0]
+                first_call = f"`{first.blocking_call.callee}()`"
                 more = f" and {uses - 1} more call{'s' if uses > 2 else ''}" if uses > 1 else ""
                 message = (f"async `{caller}` uses a {noun} on the event loop ({first_call}{more}): "
                            f"every query blocks all other requests of this worker")
@@ -117,4 +117,4 @@ class SyncDbInAsync(ProjectRule):
     @staticmethod
     def _direct_key(block) -> tuple[str]:
         bound = block.blocking.bound
-        return (str(bound.location) if bound is not None else block.blocking.what,)
+        return (bound.obj.family if bound is not None else block.blocking.what,)
