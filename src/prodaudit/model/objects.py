@@ -14,7 +14,7 @@ returns one (`get_redis()`). Anything else is unknown (None): rules stay silent 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prodaudit.findings import Location
 from prodaudit.model.facts import CallFact, FunctionFact, ModuleSummary
@@ -46,7 +46,7 @@ class LibraryObject:
         return name
 
 
-# http-client, redis-client, db-engine, db-session-factory, db-session, db-connection,
+# http-client, redis-client, redis-pipeline, db-engine, db-session-factory, db-session, db-connection,
 # db-cursor, db-pool, cloud-client, smtp, docker, supabase, llm-client, password-hasher, image
 def _objects(family: str, kind: str, is_async: bool, names: str, **extra) -> list[LibraryObject]:
     return [LibraryObject(name, family, kind, is_async, **extra) for name in names.split()]
@@ -59,12 +59,13 @@ _ALL: list[LibraryObject] = [
     *_objects("aiohttp", "http-client", True, "aiohttp.ClientSession aiohttp.client.ClientSession"),
     *_objects("redis", "redis-client", False,
               "redis.Redis redis.StrictRedis redis.client.Redis redis.client.StrictRedis redis.from_url "
-              "redis.Redis.from_url redis.StrictRedis.from_url redis.client.Redis.from_url "
-              "redis.client.Pipeline"),
+              "redis.Redis.from_url redis.StrictRedis.from_url redis.client.Redis.from_url"),
+    *_objects("redis", "redis-pipeline", False, "redis.client.Pipeline"),
+    *_objects("redis", "redis-pipeline", True, "redis.asyncio.client.Pipeline"),
     *_objects("redis", "redis-client", True,
               "redis.asyncio.Redis redis.asyncio.StrictRedis redis.asyncio.client.Redis redis.asyncio.from_url "
               "redis.asyncio.Redis.from_url redis.asyncio.client.Redis.from_url aioredis.Redis "
-              "aioredis.from_url aioredis.StrictRedis redis.asyncio.client.Pipeline",
+              "aioredis.from_url aioredis.StrictRedis",
               closers=("aclose", "close")),
     *_objects("sqlalchemy", "db-engine", False, "sqlalchemy.create_engine sqlmodel.create_engine "
               "sqlalchemy.Engine sqlalchemy.engine.Engine", closers=("dispose",)),
@@ -117,7 +118,7 @@ DERIVED: dict[tuple[str, str], dict[str, str]] = {
     ("psycopg2", "db-connection"): {"cursor": "db-cursor"},
     ("psycopg2", "db-pool"): {"getconn": "db-connection"},
     ("sqlite3", "db-connection"): {"cursor": "db-connection", "execute": "db-connection"},
-    ("redis", "redis-client"): {"pipeline": "redis-client"},
+    ("redis", "redis-client"): {"pipeline": "redis-pipeline"},
     ("asyncpg", "db-pool"): {"acquire": "db-connection"},
     ("docker", "docker"): {"*": "docker"},
     ("boto3", "cloud-client"): {"Table": "cloud-client", "Bucket": "cloud-client", "Object": "cloud-client"},
@@ -137,6 +138,10 @@ class Bound:
     obj: LibraryObject
     location: Location  # where it is created (or the parameter annotated)
     how: str  # "created here", "parameter annotated `Session`", "module-level `redis`"
+    # Evaluating the expression makes a new object (a constructor, a factory, a function
+    # returning a new one), as opposed to reaching a shared one (a global, `self.x`, a
+    # parameter, a getter returning a stored client).
+    fresh: bool = True
 
 
 def is_cached_function(fn: FunctionFact) -> bool:
@@ -197,7 +202,7 @@ class ObjectResolver:
         if depth > MAX_DEPTH:
             return None
         if name.startswith(("self.", "cls.")) and name.count(".") == 1:
-            return self._of_attribute(module, scope, name, depth)
+            return _shared(self._of_attribute(module, scope, name, depth))
         head = name.split(".")[0]
         if "." not in name:
             # Python's lookup: the function, enclosing functions, then the module.
@@ -218,7 +223,7 @@ class ObjectResolver:
             return None
         for fact in module.imports:
             if fact.local == head:
-                return self._symbol(fact.target + name[len(head):], depth)
+                return _shared(self._symbol(fact.target + name[len(head):], depth))
         return None
 
     def _is_local(self, module: ModuleSummary, scope: str, name: str) -> bool:
@@ -239,7 +244,7 @@ class ObjectResolver:
                     return None, True
                 written = param.annotation.text if param.annotation else ""
                 return Bound(obj, Location(module.path, fn.def_line or fn.line),
-                             f"parameter `{name}: {written}`"), True
+                             f"parameter `{name}: {written}`", fresh=False), True
         names = self.function_locals(module, fn.qualname)
         if names is not None and name not in names:
             return None, False
@@ -259,10 +264,10 @@ class ObjectResolver:
     def _global(self, module: ModuleSummary, name: str, depth: int) -> Bound | None:
         fact = self.project.assignment(module, "", name)
         if fact is not None:
-            return self.of_value(module, "", fact.value, depth + 1)
+            return _shared(self.of_value(module, "", fact.value, depth + 1))
         for imported in module.imports:
             if imported.local == name and not imported.is_module_import:
-                return self._symbol(imported.target, depth)
+                return _shared(self._symbol(imported.target, depth))
         return None
 
     def _symbol(self, dotted: str, depth: int) -> Bound | None:
@@ -303,7 +308,8 @@ class ObjectResolver:
             if fact.scope == class_name and fact.target == name.split(".", 1)[1] and fact.annotation:
                 obj = self.of_annotation(module, fact.annotation, depth + 1)
                 if obj is not None:
-                    return Bound(obj, Location(module.path, fact.line), f"attribute `{name}` annotated")
+                    return Bound(obj, Location(module.path, fact.line), f"attribute `{name}` annotated",
+                                 fresh=False)
         return None
 
     # -- values --------------------------------------------------------------------------
@@ -391,3 +397,7 @@ class ObjectResolver:
         if alias is not None and alias.value is not None and alias.value.kind == "subscript":
             return self.of_annotation(target[0], alias.value, depth + 1)
         return None
+
+
+def _shared(bound: Bound | None) -> Bound | None:
+    return replace(bound, fresh=False) if bound is not None and bound.fresh else bound

@@ -48,7 +48,8 @@ class ObjectUse:
     local: str = ""
     # For `local`: first line that closes it (close()/aclose()/dispose()/`with local`), 0 if none.
     closed_line: int = 0
-    # For `local`: how it leaves the function (returned, argument, stored), empty if it does not.
+    # For `local`: how it leaves the function: returned, yielded, stored, or
+    # "argument:<resolved callee>" for each call it is passed to; empty if it does not.
     escapes: tuple[str, ...] = ()
 
 
@@ -66,7 +67,7 @@ def extract(parsed) -> Iterator[object]:
                                   or CLIENT_LIKE.search(resolved)):
                 continue
             how, local = _use_of(parsed, call, declared)
-            closed, escapes = (0, ()) if how != "local" else _fate(node, local)
+            closed, escapes = (0, ()) if how != "local" else _fate(parsed, node, local)
             yield ObjectUse(scope, call.lineno, call.col_offset + 1, callee, how, local, closed, escapes)
 
 
@@ -108,7 +109,7 @@ def _use_of(parsed, call: ast.Call, declared: set[str]) -> tuple[str, str]:
     return "other", ""
 
 
-def _fate(fn: ast.AST, name: str) -> tuple[int, tuple[str, ...]]:
+def _fate(parsed, fn: ast.AST, name: str) -> tuple[int, tuple[str, ...]]:
     """How a local is released or handed on, anywhere in the function (nested code too)."""
     closed = 0
     escapes: set[str] = set()
@@ -135,7 +136,8 @@ def _fate(fn: ast.AST, name: str) -> tuple[int, tuple[str, ...]]:
         elif isinstance(parent, (ast.Yield, ast.YieldFrom)):
             escapes.add("yielded")
         elif isinstance(parent, ast.Call) and parent.func is not node:
-            escapes.add("argument")
+            receiver = dotted_name(parent.func)
+            escapes.add(f"argument:{parsed.imports.resolve(receiver) if receiver else '<expr>'}")
         elif isinstance(parent, (ast.Assign, ast.AnnAssign, ast.NamedExpr)) and parent.value is node:
             escapes.add("stored")
     return closed, tuple(sorted(escapes))

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
-from prodaudit.findings import Dimension, Evidence, Finding, Severity
+from prodaudit.findings import Dimension, Finding, Severity
 from prodaudit.rules.asyncio.event_loop import (
     FILE,
     HTTP,
     SDK,
     SLEEP,
     SUBPROCESS,
-    chain_evidence,
     entry_reach,
     grouped,
-    is_script,
     loop_blocks,
+    summarize_group,
     worst,
 )
 from prodaudit.rules.base import BridgedRule, ProjectRule, RuleMeta, register
@@ -95,7 +95,7 @@ class BlockingCallInAsync(BridgedRule, ProjectRule):
             "asyncio.create_subprocess_exec) or await asyncio.to_thread(...).",
     )
     # Local file I/O blocks for micro- to milliseconds; network and sleeps for much longer.
-    severity_by_code = {"ASYNC230": Severity.MEDIUM, "ASYNC240": Severity.MEDIUM,
+    severity_by_code: ClassVar[dict[str, Severity]] = {"ASYNC230": Severity.MEDIUM, "ASYNC240": Severity.MEDIUM,
                         "ASYNC250": Severity.MEDIUM}
 
     def check_project(self, project) -> Iterator[Finding]:
@@ -104,28 +104,26 @@ class BlockingCallInAsync(BridgedRule, ProjectRule):
         blocks = [b for b in loop_blocks(project) if b.blocking.category in CATEGORIES
                   and (b.helper is not None or not b.blocking.ruff)]
         for group in grouped(blocks, self._direct_key):
-            first = group[0]
-            caller = first.caller.fact.qualname
-            severity = Severity.LOW if is_script(project, first, reach) else worst(group)
-            evidence: list[Evidence] = []
-            for block in group[:5]:
-                for item in chain_evidence(project, block, reach):
-                    if item not in evidence:
-                        evidence.append(item)
-            whats = list(dict.fromkeys(b.blocking.what for b in group))
-            listed = whats[0] + (f" and {len(whats) - 1} more" if len(whats) > 1 else "")
+            summary = summarize_group(project, group, reach)
+            first = summary.first
+            severity = Severity.LOW if summary.scripts_only else worst(group)
             consequence = CONSEQUENCE[first.blocking.category]
-            if first.helper is not None:
-                helper = first.helper.fact.qualname
-                message = (f"async `{caller}` calls sync `{helper}`, which blocks the event loop "
-                           f"with {listed}: {consequence}")
-                anchor = f"{first.caller.key}->{first.helper.key}"
-            else:
-                message = f"async `{caller}` blocks the event loop with {listed}: {consequence}"
+            if first.helper is None:
+                message = (f"async `{first.caller.fact.qualname}` blocks the event loop with "
+                           f"{summary.listed}: {consequence}")
                 anchor = f"{first.caller.key}:{self._direct_key(first)[0]}"
+            elif summary.sites == 1:
+                message = (f"async `{first.caller.fact.qualname}` calls sync `{first.helper.fact.qualname}`, "
+                           f"which blocks the event loop with {summary.listed}: {consequence}")
+                anchor = f"{first.helper.key}:blocking"
+            else:
+                message = (f"sync `{first.helper.fact.qualname}` blocks the event loop with {summary.listed} "
+                           f"and is called from async code in {summary.sites} places ({summary.callers_text}): "
+                           f"{consequence}")
+                anchor = f"{first.helper.key}:blocking"
             yield self.finding(
-                message, first.site_location, severity=severity, evidence=evidence, anchor=anchor,
-                details={"blocking_calls": len(group), "via_helper": first.helper is not None},
+                message, first.site_location, severity=severity, evidence=summary.evidence, anchor=anchor,
+                details={"async_call_sites": summary.sites, "via_helper": first.helper is not None},
             )
 
     @staticmethod

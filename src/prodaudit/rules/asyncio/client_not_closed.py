@@ -15,6 +15,12 @@ CLOSABLE_KINDS = {"http-client", "redis-client", "db-engine", "db-pool", "db-ses
 # unclosed pools aiohttp and httpx warn about. A never-closed global Redis client or engine
 # is released by the process exit.
 LONG_LIVED_FAMILIES = {"httpx", "aiohttp"}
+# Calls that use an object passed to them without taking it over: the caller still has to
+# close it (`sessionmaker(bind=engine)` does not dispose the engine).
+BORROWERS = {"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.Session", "sqlalchemy.ext.asyncio.async_sessionmaker",
+             "sqlalchemy.ext.asyncio.AsyncSession", "sqlalchemy.orm.scoped_session", "sqlmodel.Session",
+             "print", "len", "str", "repr", "isinstance", "id", "type", "bool", "hasattr", "getattr"}
+LOG_METHODS = ("debug", "info", "warning", "error", "exception", "critical", "log")
 NOUN = {"redis-client": "Redis client", "db-engine": "SQLAlchemy engine", "db-pool": "connection pool",
         "db-session": "Session", "db-connection": "database connection", "smtp": "SMTP connection",
         "docker": "docker client"}
@@ -96,8 +102,8 @@ class ClientNotClosed(ProjectRule):
                 if call is None or call.name in NOT_CONSTRUCTORS:
                     continue
                 bound = project.objects.created_by(module, call)
-                if bound is None or bound.obj.kind not in CLOSABLE_KINDS:
-                    continue
+                if bound is None or not bound.fresh or bound.obj.kind not in CLOSABLE_KINDS:
+                    continue  # a shared client reached through a getter is not this function's to close
                 if bound.obj.kind == "db-session" and call.callee.rsplit(".", 1)[-1] == "begin":
                     continue
                 finding = self._per_function(module, use, call, bound)
@@ -121,7 +127,7 @@ class ClientNotClosed(ProjectRule):
 
     def _per_function(self, module, use: ObjectUse, call, bound: Bound) -> Finding | None:
         if use.how == "local":
-            if use.closed_line or {"returned", "argument", "stored"} & set(use.escapes):
+            if use.closed_line or any(_hands_over(e) for e in use.escapes):
                 return None
             leak = f"bound to `{use.local}`, never closed" + (
                 " (yielded to the caller, who does not own it)" if "yielded" in use.escapes else "")
@@ -180,3 +186,13 @@ def _close_calls(project) -> set[str]:
                     if item.kind == "attr" and tail in closers and head:
                         names.add(head.rsplit(".", 1)[-1])
     return names
+
+
+def _hands_over(escape: str) -> bool:
+    """Whether the object leaves the function for someone else to close."""
+    if escape in ("returned", "stored"):
+        return True
+    if not escape.startswith("argument:"):
+        return False
+    receiver = escape.split(":", 1)[1]
+    return receiver not in BORROWERS and receiver.rsplit(".", 1)[-1] not in LOG_METHODS

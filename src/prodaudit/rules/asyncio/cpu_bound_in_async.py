@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Severity
-from prodaudit.rules.asyncio.event_loop import CPU, chain_evidence, entry_reach, grouped, is_script, loop_blocks
+from prodaudit.findings import Confidence, Dimension, Finding, Severity
+from prodaudit.rules.asyncio.event_loop import (
+    CPU,
+    entry_reach,
+    grouped,
+    loop_blocks,
+    summarize_group,
+)
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
 
@@ -85,32 +91,46 @@ class CpuBoundInAsync(ProjectRule):
     def check_project(self, project) -> Iterator[Finding]:
         reach = entry_reach(project)
         blocks = [b for b in loop_blocks(project) if b.blocking.category == CPU]
-        for group in grouped(blocks, lambda b: (str(b.site.line),)):
-            first = group[0]
-            caller = first.caller.fact.qualname
-            bound = first.blocking.bound
-            is_hash = bound is None or bound.obj.kind != "image"
-            if is_script(project, first, reach):
+        # One finding per hashing call; image work is usually a pipeline: one per function.
+        for group in grouped(blocks, lambda b: ("image",) if _is_image(b) else (str(b.site.line),)):
+            summary = summarize_group(project, group, reach)
+            first = summary.first
+            is_hash = not _is_image(first)
+            if summary.scripts_only:
                 severity = Severity.LOW
-            elif first.caller.key in reach and is_hash:
+            elif summary.reached and is_hash:
                 severity = Severity.HIGH  # every user of a login/register route pays for it
             else:
                 severity = Severity.MEDIUM
-            evidence: list[Evidence] = []
-            for block in group[:3]:
-                for item in chain_evidence(project, block, reach):
-                    if item not in evidence:
-                        evidence.append(item)
-            cost = ("password hashing is slow on purpose (bcrypt at cost 12: ~250 ms of CPU per call) and "
-                    "no other request of this worker runs meanwhile" if is_hash
-                    else "no other request of this worker runs until the image operation ends")
-            what = first.blocking.what
-            if first.helper is not None:
-                message = (f"async `{caller}` calls sync `{first.helper.fact.qualname}`, which runs {what} "
-                           f"on the event loop: {cost}")
-                anchor = f"{first.caller.key}->{first.helper.key}"
-            else:
-                message = f"async `{caller}` runs {what} on the event loop: {cost}"
+            cost = _cost(first) if is_hash else "no other request of this worker runs until the image work ends"
+            if first.helper is None:
+                message = f"async `{first.caller.fact.qualname}` runs {summary.listed} on the event loop: {cost}"
                 anchor = f"{first.caller.key}:{first.blocking_call.callee}"
-            yield self.finding(message, first.site_location, severity=severity, evidence=evidence,
-                               anchor=anchor, details={"via_helper": first.helper is not None})
+            elif summary.sites == 1:
+                message = (f"async `{first.caller.fact.qualname}` calls sync `{first.helper.fact.qualname}`, which "
+                           f"runs {summary.listed} on the event loop: {cost}")
+                anchor = f"{first.helper.key}:cpu"
+            else:
+                message = (f"sync `{first.helper.fact.qualname}` runs {summary.listed} and is called from async "
+                           f"code in {summary.sites} places ({summary.callers_text}): {cost}")
+                anchor = f"{first.helper.key}:cpu"
+            yield self.finding(message, first.site_location, severity=severity, evidence=summary.evidence,
+                               anchor=anchor, details={"via_helper": first.helper is not None,
+                                                       "async_call_sites": summary.sites})
+
+
+def _cost(block) -> str:
+    bound = block.blocking.bound
+    what = block.blocking.what
+    if bound is not None and bound.obj.name == "argon2.PasswordHasher" or "argon2" in what:
+        detail = "argon2 with default parameters: tens of ms of CPU and 64 MB per call"
+    elif "pbkdf2" in what or "scrypt" in what:
+        detail = "PBKDF2/scrypt at recommended work factors: 100+ ms of CPU per call"
+    else:
+        detail = "bcrypt at cost 12: ~250 ms of CPU per call"
+    return f"password hashing is slow on purpose ({detail}) and no other request of this worker runs meanwhile"
+
+
+def _is_image(block) -> bool:
+    bound = block.blocking.bound
+    return bound is not None and bound.obj.kind == "image"

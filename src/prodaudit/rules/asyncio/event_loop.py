@@ -78,7 +78,7 @@ class Blocking:
         if self.bound is None:
             return self.what
         obj = self.bound.obj
-        if obj.kind.startswith("db") or obj.kind == "redis-client":
+        if obj.kind.startswith(("db", "redis")):
             return f"sync {_db_noun(obj)}"
         return f"sync {obj.label}" if obj.kind == "http-client" else f"sync {obj.family} client"
 
@@ -144,7 +144,9 @@ def classify(project, module: ModuleSummary, call: CallFact) -> Blocking | None:
         return None
     if kind == "db-session" and method_name not in SESSION_IO:
         return None
-    if kind in ("db-session", "db-engine", "db-connection", "db-cursor", "redis-client"):
+    if kind == "redis-pipeline" and method_name != "execute":
+        return None  # commands are buffered; execute() sends them
+    if kind in ("db-session", "db-engine", "db-connection", "db-cursor", "redis-client", "redis-pipeline"):
         if kind == "db-engine" and method_name not in ("connect", "begin", "execute", "raw_connection"):
             return None
         return Blocking(DB, f"{written} on a sync {_db_noun(obj)}", Severity.HIGH, bound=bound)
@@ -158,7 +160,7 @@ def classify(project, module: ModuleSummary, call: CallFact) -> Blocking | None:
 
 
 def _db_noun(obj) -> str:
-    noun = {"redis-client": "Redis client", "db-session": "SQLAlchemy Session", "db-engine": "SQLAlchemy engine",
+    noun = {"redis-client": "Redis client", "redis-pipeline": "Redis pipeline", "db-session": "SQLAlchemy Session", "db-engine": "SQLAlchemy engine",
             "db-cursor": "database cursor"}.get(obj.kind, "database connection")
     return noun if obj.family in ("redis", "sqlalchemy") else f"{obj.family} {noun}"
 
@@ -270,25 +272,99 @@ def chain_evidence(project, block: LoopBlock, reach: dict) -> list[Evidence]:
     return chain
 
 
+def one_off_module(module: ModuleSummary) -> bool:
+    """Scripts, CLIs and migrations: code that runs once, by hand, in its own process. Known
+    by path, by an Alembic revision's upgrade()/downgrade(), or by `asyncio.run(...)` at
+    module level (the module starts its own loop)."""
+    if SCRIPT_PATH.search(module.path):
+        return True
+    top = {fn.name for fn in module.functions if "." not in fn.qualname}
+    if {"upgrade", "downgrade"} <= top or any(c.name.startswith("alembic.context.") for c in module.calls):
+        return True
+    return any(c.scope == "" and c.name == "asyncio.run" for c in module.calls)
+
+
 def is_script(project, block: LoopBlock, reach: dict) -> bool:
-    """A one-off script (main guard or scripts/ path) whose async code no entry point reaches:
-    blocking its loop delays only itself."""
-    module = block.caller.module
-    return block.caller.key not in reach and (module.has_main_guard or bool(SCRIPT_PATH.search(module.path)))
+    """Async code of a one-off script that no entry point reaches: blocking its loop delays
+    only itself."""
+    return block.caller.key not in reach and one_off_module(block.caller.module)
 
 
 def grouped(blocks: list[LoopBlock], direct_key) -> list[list[LoopBlock]]:
     """Direct blocks grouped by `direct_key(block)` (one finding per async function and
-    object, say), indirect ones by (caller, call site, helper); in source order."""
+    object, say); indirect ones by helper: one finding per sync helper, whatever the number
+    of async call sites (the fix is usually in the helper). In source order."""
     groups: dict[tuple, list[LoopBlock]] = {}
     for block in blocks:
         if block.helper is None:
             key = ("direct", block.caller.key, *direct_key(block))
         else:
-            key = ("helper", block.caller.key, block.site.line, block.helper.key)
+            key = ("helper", block.helper.key)
         groups.setdefault(key, []).append(block)
-    ordered = sorted(groups.values(), key=lambda g: (g[0].caller.module.path, g[0].site.line))
-    return [sorted(g, key=lambda b: (b.blocking_call.line, b.blocking.category)) for g in ordered]
+    for group in groups.values():
+        group.sort(key=lambda b: (b.caller.module.path, b.site.line, b.blocking_call.line, b.blocking.category))
+    return sorted(groups.values(), key=lambda g: (g[0].caller.module.path, g[0].site.line))
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    """What a finding about one group of loop blocks says."""
+
+    first: LoopBlock
+    callers: tuple[str, ...]  # async callers, unique, in order
+    sites: int  # distinct call sites (helper) or blocking calls (direct)
+    whats: tuple[str, ...]  # distinct blocking calls
+    evidence: tuple[Evidence, ...]
+    scripts_only: bool  # every caller is one-off script code
+    reached: bool  # some caller is reached from a route, bot handler or job
+
+    @property
+    def listed(self) -> str:
+        more = len(self.whats) - 1
+        return self.whats[0] + (f" and {more} more" if more else "")
+
+    @property
+    def callers_text(self) -> str:
+        names = [f"`{c}`" for c in self.callers[:2]]
+        more = len(self.callers) - len(names)
+        return ", ".join(names) + (f" and {more} more" if more else "")
+
+
+def summarize_group(project, group: list[LoopBlock], reach: dict) -> GroupSummary:
+    first = group[0]
+    callers = tuple(dict.fromkeys(b.caller.fact.qualname for b in group))
+    whats = tuple(dict.fromkeys(b.blocking.what for b in group))
+    evidence: list[Evidence] = []
+    if first.helper is None:
+        for block in group[:5]:
+            for item in chain_evidence(project, block, reach):
+                if item not in evidence:
+                    evidence.append(item)
+        sites = len(group)
+    else:
+        helper = first.helper
+        site_list = list(dict.fromkeys((b.site_location, b.caller.fact.qualname) for b in group))
+        for location, caller in site_list[:4]:
+            evidence.append(Evidence(location, f"async `{caller}` calls sync `{helper.fact.qualname}` "
+                                               f"on the event loop"))
+        if len(site_list) > 4:
+            evidence.append(Evidence(site_list[4][0], f"... and {len(site_list) - 4} more async call sites"))
+        evidence.append(Evidence(helper.location, f"`{helper.fact.qualname}` is a plain def"))
+        for block in list({b.blocking_call.line: b for b in group}.values())[:3]:
+            evidence.append(Evidence(block.blocking_location, f"blocks: {block.blocking.what}"))
+            bound = block.blocking.bound
+            if bound is not None and bound.location != block.blocking_location:
+                evidence.append(Evidence(bound.location, bound.how))
+        reached = next((b for b in group if b.caller.key in reach), None)
+        if reached is not None:
+            label, path = reach[reached.caller.key]
+            evidence.append(Evidence(reached.caller.location,
+                                     f"reached from {project.callgraph.describe_path(label, path)}"))
+        sites = len(site_list)
+    evidence = list(dict.fromkeys(evidence))
+    return GroupSummary(first, callers, sites, whats, tuple(evidence),
+                        all(is_script(project, b, reach) for b in group),
+                        any(b.caller.key in reach for b in group))
 
 
 def worst(blocks: list[LoopBlock]) -> Severity:

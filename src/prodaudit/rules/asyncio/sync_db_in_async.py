@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Severity
-from prodaudit.rules.asyncio.event_loop import DB, chain_evidence, entry_reach, grouped, is_script, loop_blocks
+from prodaudit.findings import Confidence, Dimension, Finding, Severity
+from prodaudit.rules.asyncio.event_loop import (
+    DB,
+    entry_reach,
+    grouped,
+    loop_blocks,
+    summarize_group,
+)
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
 
@@ -86,32 +92,31 @@ class SyncDbInAsync(ProjectRule):
         reach = entry_reach(project)
         blocks = [b for b in loop_blocks(project) if b.blocking.category == DB]
         for group in grouped(blocks, self._direct_key):
-            first = group[0]
-            caller = first.caller.fact.qualname
+            summary = summarize_group(project, group, reach)
+            first = summary.first
             bound = first.blocking.bound
             noun = first.blocking.noun
-            severity = Severity.LOW if is_script(project, first, reach) else Severity.HIGH
-            evidence: list[Evidence] = []
-            for block in group[:5]:
-                for item in chain_evidence(project, block, reach):
-                    if item not in evidence:
-                        evidence.append(item)
-            uses = len(group)
-            if first.helper is not None:
-                helper = first.helper.fact.qualname
-                message = (f"async `{caller}` calls sync `{helper}`, which uses a {noun} on the event "
-                           f"loop: every query blocks all other requests of this worker")
-                anchor = f"{first.caller.key}->{first.helper.key}"
+            severity = Severity.LOW if summary.scripts_only else Severity.HIGH
+            consequence = "every query blocks all other requests of this worker"
+            if first.helper is None:
+                more = summary.sites - 1
+                calls = f"`{first.blocking_call.callee}()`" + (
+                    f" and {more} more call{'s' if more > 1 else ''}" if more else "")
+                message = (f"async `{first.caller.fact.qualname}` uses a {noun} on the event loop ({calls}): "
+                           f"{consequence}")
+                anchor = f"{first.caller.key}:{bound.obj.family if bound else first.blocking.what}"
+            elif summary.sites == 1:
+                message = (f"async `{first.caller.fact.qualname}` calls sync `{first.helper.fact.qualname}`, "
+                           f"which uses a {noun} on the event loop: {consequence}")
+                anchor = f"{first.helper.key}:sync-db"
             else:
-                first_call = f"`{first.blocking_call.callee}()`"
-                more = f" and {uses - 1} more call{'s' if uses > 2 else ''}" if uses > 1 else ""
-                message = (f"async `{caller}` uses a {noun} on the event loop ({first_call}{more}): "
-                           f"every query blocks all other requests of this worker")
-                anchor = f"{first.caller.key}:{bound.obj.name if bound else first.blocking.what}"
+                message = (f"sync `{first.helper.fact.qualname}` uses a {noun} and is called from async code in "
+                           f"{summary.sites} places ({summary.callers_text}): {consequence}")
+                anchor = f"{first.helper.key}:sync-db"
             yield self.finding(
-                message, first.site_location, severity=severity, evidence=evidence, anchor=anchor,
-                details={"blocking_calls": uses, "via_helper": first.helper is not None,
-                         "client": bound.obj.name if bound else ""},
+                message, first.site_location, severity=severity, evidence=summary.evidence, anchor=anchor,
+                details={"blocking_calls": len(group), "async_call_sites": summary.sites,
+                         "via_helper": first.helper is not None, "client": bound.obj.name if bound else ""},
             )
 
     @staticmethod
