@@ -6,6 +6,7 @@ from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Locatio
 from prodaudit.model.extractors.lifecycle import ObjectUse
 from prodaudit.model.objects import Bound
 from prodaudit.rules.asyncio.clients import NOT_CONSTRUCTORS
+from prodaudit.rules.asyncio.event_loop import one_off_module
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
 # Objects that hold sockets or database connections until closed.
@@ -78,7 +79,9 @@ class ClientNotClosed(ProjectRule):
     ```
 
     ## Known limitations
-    The check is per function and does not follow control flow: a `close()` anywhere in
+    Scripts, CLIs and migrations (by path, an Alembic revision, or `asyncio.run` at
+    module level) are not checked: the process ends right after. The check is per
+    function and does not follow control flow: a `close()` anywhere in
     the function counts (even if an exception can skip it), and an object passed to any
     call is assumed to be closed by the callee. A long-lived client counts as closed if any
     code calls a close method through a name or attribute of the same name.
@@ -96,6 +99,8 @@ class ClientNotClosed(ProjectRule):
     def check_project(self, project) -> Iterator[Finding]:
         closes = _close_calls(project)
         for module in project.summaries("source"):
+            if one_off_module(module):
+                continue  # a script or migration: the process ends right after
             calls = {(c.scope, c.line, c.column): c for c in module.calls}
             for use in module.facts_of(ObjectUse):
                 call = calls.get((use.scope, use.line, use.column))
