@@ -94,8 +94,9 @@ _ALL: list[LibraryObject] = [
               "boto3.session.Session.resource"),
     *_objects("smtplib", "smtp", False, "smtplib.SMTP smtplib.SMTP_SSL", closers=("quit", "close"),
               connects_on_create=True),
-    *_objects("docker", "docker", False, "docker.from_env docker.client.from_env docker.DockerClient "
-              "docker.APIClient docker.client.DockerClient", connects_on_create=True),
+    # from_env() defaults to version="auto": a round-trip to the daemon on construction.
+    *_objects("docker", "docker", False, "docker.from_env docker.client.from_env", connects_on_create=True),
+    *_objects("docker", "docker", False, "docker.DockerClient docker.APIClient docker.client.DockerClient"),
     *_objects("supabase", "supabase", False, "supabase.create_client supabase.Client supabase.client.create_client"),
     *_objects("supabase", "supabase", True, "supabase.acreate_client supabase.AsyncClient "
               "supabase.create_async_client"),

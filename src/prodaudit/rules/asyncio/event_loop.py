@@ -45,7 +45,8 @@ PATH_IO = ("read_text", "write_text", "read_bytes", "write_bytes")
 OFFLOADERS = {"asyncio.to_thread", "starlette.concurrency.run_in_threadpool",
               "fastapi.concurrency.run_in_threadpool", "anyio.to_thread.run_sync",
               "asgiref.sync.sync_to_async", "asyncer.asyncify"}
-OFFLOAD_TAILS = ("run_in_executor", "run_in_threadpool", "to_thread", "run_sync")
+# `executor.submit(lambda: f(x))` and multiprocessing's apply_async run f elsewhere too.
+OFFLOAD_TAILS = ("run_in_executor", "run_in_threadpool", "to_thread", "run_sync", "submit", "apply_async")
 HARMLESS_DECORATORS = {"staticmethod", "classmethod", "abc.abstractmethod", "abstractmethod",
                        "typing.override", "typing_extensions.override", "override"}
 # Methods of sync clients that do no I/O.
@@ -115,6 +116,8 @@ def classify(project, module: ModuleSummary, call: CallFact) -> Blocking | None:
     if name.startswith("passlib.hash.") and tail in PASSLIB_HASH_METHODS:
         return Blocking(CPU, f"{name}()", Severity.HIGH)
     obj = OBJECTS.get(name)
+    if obj is not None and obj.family == "smtplib" and not (call.args or call.keyword("host")):
+        obj = None  # smtplib.SMTP() without a host connects later, in connect()
     if obj is not None and obj.connects_on_create and not obj.is_async:
         category = DB if obj.kind.startswith("db") else SDK
         return Blocking(category, f"`{call.callee}()` (connects when created)", _severity(category),

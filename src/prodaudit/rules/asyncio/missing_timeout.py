@@ -68,7 +68,10 @@ class MissingTimeout(BridgedRule, ProjectRule):
     def check_project(self, project) -> Iterator[Finding]:
         socket_default = any(c.name in SOCKET_DEFAULT for m in project.summaries() for c in m.calls)
         for module in project.summaries("source"):
+            # Sessions given a default timeout: a mounted adapter (may set one), or
+            # `session.request = functools.partial(session.request, timeout=...)`.
             mounted = {c.callee.rsplit(".", 1)[0] for c in module.calls if c.callee.endswith(".mount")}
+            mounted |= {a.target.rsplit(".", 1)[0] for a in module.assignments if a.target.endswith(".request")}
             for call in module.calls:
                 if call.has_star_args:
                     continue
