@@ -52,7 +52,11 @@ def kept_for_later(project, module: ModuleSummary, call: CallFact) -> bool:
     if target and "." not in target and (scope, target) in module.globals_declared:
         return True
     if target.startswith(("self.", "cls.")):
-        return not scope.endswith(".__init__")
+        if not scope.endswith(".__init__"):
+            return True
+        # A class with its own __new__ is usually a singleton whose __init__ guards itself.
+        cls = project.class_named(module, scope.rsplit(".", 1)[0])
+        return cls is not None and "__new__" in cls.methods
     if "." in target:
         return True
     return any(m.scope == scope and m.line == call.line and m.how in ("setitem", "call:setdefault")
