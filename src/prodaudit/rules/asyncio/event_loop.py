@@ -122,7 +122,8 @@ def classify(project, module: ModuleSummary, call: CallFact) -> Blocking | None:
         category = DB if obj.kind.startswith("db") else SDK
         return Blocking(category, f"`{call.callee}()` (connects when created)", _severity(category),
                         bound=Bound(obj, Location(module.path, call.line), "created here"))
-    if tail in PATH_IO and "." in call.callee:
+    if tail in PATH_IO and "." in call.callee and not project.callgraph.resolve_call(
+            module, call.scope, call.callee, call.name):
         return Blocking(FILE, f"{call.callee.split('(')[0]}()", Severity.MEDIUM, ruff=True)
     found = project.objects.receiver_of(module, call)
     if found is None:
@@ -163,8 +164,8 @@ def classify(project, module: ModuleSummary, call: CallFact) -> Blocking | None:
 
 
 def _db_noun(obj) -> str:
-    noun = {"redis-client": "Redis client", "redis-pipeline": "Redis pipeline", "db-session": "SQLAlchemy Session", "db-engine": "SQLAlchemy engine",
-            "db-cursor": "database cursor"}.get(obj.kind, "database connection")
+    noun = {"redis-client": "Redis client", "redis-pipeline": "Redis pipeline", "db-session": "SQLAlchemy Session",
+            "db-engine": "SQLAlchemy engine", "db-cursor": "database cursor"}.get(obj.kind, "database connection")
     return noun if obj.family in ("redis", "sqlalchemy") else f"{obj.family} {noun}"
 
 
@@ -372,8 +373,3 @@ def summarize_group(project, group: list[LoopBlock], reach: dict) -> GroupSummar
 
 def worst(blocks: list[LoopBlock]) -> Severity:
     return max((b.blocking.severity for b in blocks), key=lambda s: s.rank)
-
-
-def lowered(severity: Severity) -> Severity:
-    return {Severity.CRITICAL: Severity.HIGH, Severity.HIGH: Severity.MEDIUM,
-            Severity.MEDIUM: Severity.LOW}.get(severity, severity)
