@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from prodaudit.model.collect import local_names
 from prodaudit.model.objects import OBJECTS
 from prodaudit.model.values import dotted_name
 
@@ -58,7 +57,7 @@ def extract(parsed) -> Iterator[object]:
         scope = parsed.scope_name(node)
         if not scope:
             continue
-        bound, declared = local_names(node)
+        bound, declared = _local_names(node)
         yield FunctionLocals(scope, tuple(sorted(bound)))
         for call in _own_calls(node):
             callee = dotted_name(call.func) or ""
@@ -69,6 +68,36 @@ def extract(parsed) -> Iterator[object]:
             how, local = _use_of(parsed, call, declared)
             closed, escapes = (0, ()) if how != "local" else _fate(parsed, node, local)
             yield ObjectUse(scope, call.lineno, call.col_offset + 1, callee, how, local, closed, escapes)
+
+
+def _local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
+    """(locals, names declared global/nonlocal) of a function: its parameters and every name
+    it binds (assignments, loops, with/except/match targets, imports, nested defs)."""
+    bound: set[str] = set()
+    declared: set[str] = set()
+    args = fn.args
+    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if arg is not None:
+            bound.add(arg.arg)
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+            continue
+        if isinstance(node, (*_FUNCS, ast.ClassDef)):
+            bound.add(node.name)
+            continue  # its body is another scope
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            bound.add(node.name)
+        stack.extend(ast.iter_child_nodes(node))
+    return bound - declared, declared
 
 
 def _own_calls(fn: ast.AST) -> Iterator[ast.Call]:
