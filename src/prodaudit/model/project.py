@@ -233,6 +233,13 @@ class Project:
         return CallGraph(self)
 
     @cached_property
+    def objects(self):
+        """Which library object (httpx client, Session, Redis...) a name is bound to."""
+        from prodaudit.model.objects import ObjectResolver
+
+        return ObjectResolver(self)
+
+    @cached_property
     def bot_handlers(self):
         from prodaudit.model.bots import build_bot_handlers
 
