@@ -20,6 +20,7 @@ MUST_BE_TRANSLATED = frozenset({
     "PA801", "PA901", "PA902", "PA903", "PA905", "PA906", "PA907", "PA908", "PA909",
     "PA707", "PA802", "PA803", "PA804", "PA805",
     "PA105", "PA106", "PA107", "PA109", "PA110",
+    "PA202", "PA203", "PA204", "PA206",
 })
 
 
