@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
 from prodaudit.model.extractors.references import ReferencedNames
+from prodaudit.model.hierarchy import ClassHierarchy
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -79,28 +80,7 @@ class DeadCodeFinder:
         self.graph = project.callgraph
         self.references = References(project)
         self._plain: dict[tuple[str, str], bool] = {}
-        self.subclass_methods = self._subclass_methods()
-
-    def _subclass_methods(self) -> dict[tuple[str, str], set[str]]:
-        """(module, class qualname) -> method names defined by project subclasses, at any
-        depth: a method a subclass overrides is called through the subclass."""
-        found: dict[tuple[str, str], set[str]] = {}
-        for summary in self.project.summaries("source"):
-            for cls in summary.classes:
-                for base in self.project_bases(summary, cls):
-                    found.setdefault(base, set()).update(cls.methods)
-        return found
-
-    def project_bases(self, module, cls, depth: int = 0) -> list[tuple[str, str]]:
-        bases = []
-        for base in cls.bases:
-            if base.kind not in ("name", "attr") or depth > 6:
-                continue
-            found = self.graph.class_from_name(module, base.text, base.name)
-            if found is not None:
-                bases.append((found[0].module, found[1].qualname))
-                bases += self.project_bases(found[0], found[1], depth + 1)
-        return bases
+        self.hierarchy = ClassHierarchy(project)
 
     def plain(self, module, cls, depth: int = 0) -> bool:
         """No ancestor outside the project except plain ones, no metaclass, no Protocol/ABC."""
@@ -160,16 +140,9 @@ class DeadCodeFinder:
                     continue  # nested classes are left alone; an unused class is one finding
                 if not self.plain(summary, cls) or fn.is_stub:
                     continue  # framework subclasses; abstract-style placeholders
-                overridden = name in self.subclass_methods.get((summary.module, cls.qualname), set())
-                overrides = any(name in self._methods_of(base) for base in self.project_bases(summary, cls))
-                if overridden or overrides:
+                if self.hierarchy.overridden(summary, cls, name) or self.hierarchy.overrides(summary, cls, name):
                     continue
                 yield Unused("method", name, fn.qualname, summary.module, location, METHOD_CONFIDENCE)
-
-    def _methods_of(self, key: tuple[str, str]) -> tuple[str, ...]:
-        module = self.project.module_named(key[0])
-        cls = self.project.class_named(module, key[1]) if module else None
-        return cls.methods if cls else ()
 
 
 @register
