@@ -1,7 +1,7 @@
 """Calls that run when a configuration module is imported.
 
 Recorded for modules whose name says they hold configuration (config, settings, conf in
-a folder or file name): calls in the module body and in class bodies, in `if`/`try`
+a folder or file name) or that define a pydantic settings class: calls in the module body and in class bodies, in `if`/`try`
 blocks, in decorators and in default values of parameters (all evaluated at import), but
 not inside function bodies or lambdas, which run later or never. Rules ask these facts
 whether importing the settings also opens clients, connections or files.
@@ -14,7 +14,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-CONFIG_PART = re.compile(r"^(config|configs|configuration|settings|setting|conf|cfg)$", re.I)
+CONFIG_PART = re.compile(r"^(config|configs|configuration|settings|setting|conf|cfg)$", re.IGNORECASE)
+SETTINGS_BASES = frozenset({"pydantic_settings.BaseSettings", "pydantic.BaseSettings",
+                            "pydantic_settings.main.BaseSettings"})
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,13 @@ def is_config_path(path: str) -> bool:
     return any(CONFIG_PART.match(word) for word in words)
 
 
+def defines_settings(parsed) -> bool:
+    return any(parsed.resolve(base) in SETTINGS_BASES
+               for node in parsed.tree.body if isinstance(node, ast.ClassDef) for base in node.bases)
+
+
 def extract(parsed) -> Iterable[object]:
-    if parsed.kind != "source" or not is_config_path(parsed.path):
+    if parsed.kind != "source" or not (is_config_path(parsed.path) or defines_settings(parsed)):
         return []
     found: list[ImportTimeCall] = []
 
@@ -93,9 +100,8 @@ def extract(parsed) -> Iterable[object]:
                 for handler in getattr(stmt, "handlers", []):
                     statements(handler.body)
                 statements(getattr(stmt, "finalbody", []))
-            elif isinstance(stmt, (ast.Expr, ast.Return, ast.AugAssign)):
-                if stmt.value is not None:
-                    expressions(stmt.value)
+            elif isinstance(stmt, (ast.Expr, ast.Return, ast.AugAssign)) and stmt.value is not None:
+                expressions(stmt.value)
     statements(parsed.tree.body)
     return found
 

@@ -104,9 +104,12 @@ def _normalize(tokens: list[tokenize.TokenInfo]) -> list[str]:
     for index, token in enumerate(tokens):
         if token.type == tokenize.NAME:
             text = token.string
-            after_dot = index > 0 and tokens[index - 1].string == "."
+            previous = tokens[index - 1].string if index > 0 else ""
             called = index + 1 < len(tokens) and tokens[index + 1].string == "("
-            out.append(text if keyword.iskeyword(text) or after_dot or called else "N")
+            if keyword.iskeyword(text) or previous == "." or (called and previous not in ("def", "class")):
+                out.append(text)
+            else:
+                out.append("N")  # local names, and the names of defined functions/classes
         elif token.type == tokenize.NUMBER:
             out.append("0")
         elif token.type == tokenize.STRING:

@@ -126,7 +126,7 @@ class DeadCodeFinder:
                                  Location(summary.path, cls.line), CLASS_CONFIDENCE)
             for fn in summary.functions:
                 name = fn.name
-                if (fn.parent or name.startswith("__") or name.startswith("test_")
+                if (fn.parent or name.startswith(("__", "test_"))
                         or name in CONVENTIONAL_HOOKS or defined.count(fn.qualname) > 1
                         or references.used(name) or not self.pure(fn.decorators)):
                     continue

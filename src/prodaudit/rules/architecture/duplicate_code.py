@@ -115,7 +115,7 @@ class DuplicateCode(ProjectRule):
     blocks must do the same calls to match. One finding per pair of files, with every
     shared block on both sides. Tests, migrations, `__init__.py` and generated protobuf
     modules are skipped, and so are blocks made only of imports or of constant and field
-    declarations.
+    declarations. Copies inside one file are reported too when they do not overlap.
 
     ## Why is this bad?
     A fix made in one copy is missing in the other: the premium check corrected in the
@@ -124,10 +124,8 @@ class DuplicateCode(ProjectRule):
 
     ## Example
     ```python
-    def active_premium_a(user, now):
-        if user is None:
-            return False
-        if user.subscription is None:
+    def bot_has_premium(user, now):
+        if user is None or user.subscription is None:
             return False
         expires = user.subscription.expires_at
         if expires is None:
@@ -136,24 +134,46 @@ class DuplicateCode(ProjectRule):
             expires = expires.replace(tzinfo=now.tzinfo)
         remaining = expires - now
         return remaining.total_seconds() > 0 and not user.subscription.cancelled
+
+
+    def api_has_premium(account, moment):
+        if account is None or account.subscription is None:
+            return False
+        until = account.subscription.expires_at
+        if until is None:
+            return False
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=moment.tzinfo)
+        left = until - moment
+        return left.total_seconds() > 0 and not account.subscription.cancelled
     ```
-    The same function, renamed, in a second module of the project is reported; this
-    example fires when that second file exists.
 
     ## Use instead
     ```python
-    from app.domain.subscription import has_active_premium
+    def has_premium(user, now):
+        if user is None or user.subscription is None:
+            return False
+        expires = user.subscription.expires_at
+        if expires is None:
+            return False
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=now.tzinfo)
+        remaining = expires - now
+        return remaining.total_seconds() > 0 and not user.subscription.cancelled
 
 
-    def can_use_voice(user, now):
-        return has_active_premium(user, now)
+    def bot_has_premium(user, now):
+        return has_premium(user, now)
+
+
+    def api_has_premium(account, moment):
+        return has_premium(account, moment)
     ```
 
     ## Known limitations
     Token-based: a copy whose statements were reordered, or with an extra call in the
-    middle, is reported as two shorter blocks or not at all. Duplicates inside one file
-    are not reported. Blocks shared by more than 12 files are taken as a framework idiom
-    and skipped.
+    middle, is reported as two shorter blocks or not at all. Blocks shared by more than
+    12 files are taken as a framework idiom and skipped.
     """
 
     meta = RuleMeta(

@@ -98,8 +98,8 @@ def describe(call: ImportTimeCall) -> tuple[str, bool] | None:
 class ImportTimeSideEffects(ProjectRule):
     """
     ## What it does
-    Finds configuration modules (a `config`, `settings` or `conf` folder or file name)
-    that create clients or open connections when they are imported: Redis clients and
+    Finds configuration modules (a `config`, `settings` or `conf` folder or file name,
+    or a module defining a pydantic `BaseSettings` class) that create clients or open connections when they are imported: Redis clients and
     pools, HTTP clients, database engines, Telegram bots, LLM SDK clients and
     `genai.configure(...)`, network calls, connections, and files left open, at module
     level or in class bodies. One finding per module, listing everything it creates.
@@ -115,27 +115,35 @@ class ImportTimeSideEffects(ProjectRule):
 
     ## Example
     ```python
-    import os
-
     import httpx
     import redis.asyncio as redis
+    from pydantic_settings import BaseSettings
 
-    REDIS_URL = os.getenv("REDIS_URL", "redis://localhost:6379/0")
-    redis_client = redis.from_url(REDIS_URL)
+
+    class Settings(BaseSettings):
+        redis_url: str = "redis://localhost:6379/0"
+
+
+    settings = Settings()
+    redis_client = redis.from_url(settings.redis_url)
     http = httpx.AsyncClient(timeout=10)
     ```
 
     ## Use instead
     ```python
-    import os
-
     import redis.asyncio as redis
+    from pydantic_settings import BaseSettings
 
-    REDIS_URL = os.getenv("REDIS_URL", "redis://localhost:6379/0")
+
+    class Settings(BaseSettings):
+        redis_url: str = "redis://localhost:6379/0"
+
+
+    settings = Settings()
 
 
     def make_redis():
-        return redis.from_url(REDIS_URL)
+        return redis.from_url(settings.redis_url)
     ```
 
     ## Known limitations

@@ -16,7 +16,7 @@ SESSION_CLASSES = re.compile(r"(^|\.)(Async)?Session$")
 SESSION_QUERIES = frozenset({"execute", "scalars", "scalar", "get", "add", "add_all", "delete",
                              "merge", "query", "exec", "stream", "stream_scalars"})
 DATA_PARAMETER = re.compile(r"(session|^db$|_db$|repo|repository|port$|uow|unit_of_work|dao|"
-                            r"store|conn)", re.I)
+                            r"store|conn)", re.IGNORECASE)
 DATA_ANNOTATION = re.compile(r"(Session|Repository|Repo|Port|UnitOfWork|Connection)\b")
 # Class names that say the layer, for projects without layered folders.
 DATA_CLASS = re.compile(r"(Repository|Repo|DAO|Dao|Crud|CRUD)$")
@@ -239,43 +239,74 @@ class LayerViolation(ProjectRule):
     cannot be tested without HTTP, and every reader has to learn two architectures.
 
     ## Example
-    ```python
-    # app/crud/books.py
-    async def list_books(session):
-        return []
-    ```
-    ```python
-    # app/services/orders.py
-    async def list_orders(session, user):
-        return []
-    ```
-    Both layers exist; `app/routers/orders.py` calls `services.orders.list_orders`, while
-    `app/routers/books.py` does this:
+    In a real project the layers are folders (`app/crud/`, `app/services/`,
+    `app/routers/`); in one file, class names say the layer (`...Repository`,
+    `...Service`). The orders router goes through the service, the books router does
+    not:
     ```python
     from fastapi import APIRouter
 
-    from app.crud import books as crud_books
 
-    router = APIRouter()
+    class BookRepository:
+        def __init__(self, session):
+            self.session = session
+
+        async def list_books(self):
+            return []
 
 
-    @router.get("/books")
-    async def list_books(session):
-        return await crud_books.list_books(session)
+    class OrderService:
+        def __init__(self, session):
+            self.session = session
+
+        async def list_orders(self, user_id):
+            return []
+
+
+    orders = APIRouter()
+    books = APIRouter()
+
+
+    @orders.get("/orders")
+    async def list_orders(user_id: int):
+        service = OrderService(None)
+        return await service.list_orders(user_id)
+
+
+    @books.get("/books")
+    async def list_books():
+        repository = BookRepository(None)
+        return await repository.list_books()
     ```
 
     ## Use instead
     ```python
     from fastapi import APIRouter
 
-    from app.services import catalog
 
-    router = APIRouter()
+    class BookRepository:
+        def __init__(self, session):
+            self.session = session
+
+        async def list_books(self):
+            return []
 
 
-    @router.get("/books")
-    async def list_books(session):
-        return await catalog.list_books(session)
+    class CatalogService:
+        def __init__(self, session):
+            self.books = BookRepository(session)
+
+        async def list_books(self):
+            return await self.books.list_books()
+
+
+    books = APIRouter()
+
+
+    @books.get("/books")
+    async def list_books():
+        service = CatalogService(None)
+        return await service.list_books()
     ```
 
     ## Known limitations
@@ -324,7 +355,7 @@ class LayerViolation(ProjectRule):
                 f"calls the data-access layer directly from "
                 f"{len(handlers)} handler{'s' if len(handlers) != 1 else ''}{mixed}, while "
                 f"{', '.join(r.name for r in clean[:3])}{' and others' if len(clean) > 3 else ''} "
-                f"go through the {LABELS[SERVICE]}",
+                f"{'goes' if len(clean) == 1 else 'go'} through the {LABELS[SERVICE]}",
                 first.location,
                 evidence=evidence,
                 anchor=f"{usage.key}:layers",

@@ -11,7 +11,7 @@ MOCK_CLASS = re.compile(r"^(Mock|Fake|Stub|Dummy)([A-Z_]|$)|[a-z0-9](Mock|Fake|S
 MOCK_LIBRARIES = ("unittest.mock.", "mock.", "fakeredis.", "mongomock.", "moto.", "pytest_mock.")
 PLACEHOLDER = re.compile(
     r"\b(todo|fixme|not (yet )?implemented|mock(ed)?|stub(bed)?|dummy|placeholder|lorem ipsum)\b"
-    r"|заглушк|не реализован", re.I)
+    r"|заглушк|не реализован", re.IGNORECASE)
 ABSTRACT_DECORATORS = ("abstractmethod", "overload", "abstractproperty")
 NONE_RETURNS = re.compile(r"^(None|NoReturn|Never|typing\.NoReturn)$|Optional\[|\|\s*None|None\s*\|")
 NOT_IMPLEMENTED_STATUS = re.compile(r"(?<!\d)501(?!\d)|NOT_IMPLEMENTED")
@@ -25,9 +25,9 @@ def placeholder_text(value) -> str | None:
     if value is None:
         return None
     for item in value.walk():
-        if item.kind == "const" and isinstance(item.const, str) and len(item.const) <= 200:
-            if PLACEHOLDER.search(item.const):
-                return item.const
+        if (item.kind == "const" and isinstance(item.const, str) and len(item.const) <= 200
+                and PLACEHOLDER.search(item.const)):
+            return item.const
     return None
 
 
