@@ -207,6 +207,12 @@ class LayerAnalysis:
         return found
 
 
+def names_phrase(names: list[str], limit: int = 3) -> str:
+    if len(names) > limit:
+        return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+
+
 def split_table(routers: list[RouterUsage]) -> str:
     rows = ["router | through the service layer | straight to data access"]
     for usage in routers:
@@ -354,7 +360,7 @@ class LayerViolation(ProjectRule):
                 f"Router {usage.path}{usage.name.partition(':')[1]}{usage.name.partition(':')[2]} "
                 f"calls the data-access layer directly from "
                 f"{len(handlers)} handler{'s' if len(handlers) != 1 else ''}{mixed}, while "
-                f"{', '.join(r.name for r in clean[:3])}{' and others' if len(clean) > 3 else ''} "
+                f"{names_phrase([r.name for r in clean])} "
                 f"{'goes' if len(clean) == 1 else 'go'} through the {LABELS[SERVICE]}",
                 first.location,
                 evidence=evidence,
