@@ -35,41 +35,56 @@ class ReferencedNames:
         return name in self.names or name in self.attributes or name in self.strings
 
 
-def _docstring_ids(tree: ast.Module) -> set[int]:
-    """Bare string statements (docstrings and string "comments"): prose, not references."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) \
-                and isinstance(node.value.value, str):
-            found.add(id(node.value))
+def _nodes(parsed, kinds: tuple[type, ...]) -> list[ast.AST]:
+    """Nodes of these kinds, from the collector's index (one walk already done) plus the
+    annotations of function parameters and returns, which the collector does not visit."""
+    found: list[ast.AST] = []
+    for kind in kinds:
+        found.extend(parsed.collector.index.get(kind, ()))
+    for fn_kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+        for fn in parsed.collector.index.get(fn_kind, ()):
+            args = fn.args
+            annotations = [a.annotation for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                                  args.vararg, args.kwarg) if a is not None and a.annotation]
+            if fn.returns is not None:
+                annotations.append(fn.returns)
+            for annotation in annotations:
+                found.extend(node for node in ast.walk(annotation) if isinstance(node, kinds))
     return found
 
 
 def extract(parsed) -> Iterable[object]:
-    tree = parsed.tree
-    prose = _docstring_ids(tree)
+    index = parsed.collector.index
+    # Bare string statements (docstrings, string "comments") are prose, not references.
+    prose = {id(node.value) for node in index.get(ast.Expr, ())
+             if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
+    if parsed.tree.body and isinstance(parsed.tree.body[0], ast.Expr):
+        prose.add(id(parsed.tree.body[0].value))
     names: set[str] = set()
     attributes: set[str] = set()
     strings: set[str] = set()
     prefixes: set[str] = set()
     dynamic_any = False
-    for node in ast.walk(tree):
+    store = ast.Store
+    for node in _nodes(parsed, (ast.Name, ast.Attribute, ast.Constant, ast.Import, ast.ImportFrom, ast.Call)):
         if isinstance(node, ast.Name):
-            if not isinstance(node.ctx, ast.Store):
+            if not isinstance(node.ctx, store):
                 names.add(node.id)
         elif isinstance(node, ast.Attribute):
-            if not isinstance(node.ctx, ast.Store):
+            if not isinstance(node.ctx, store):
                 attributes.add(node.attr)
+        elif isinstance(node, ast.Constant):
+            value = node.value
+            if isinstance(value, str) and id(node) not in prose and len(value) <= MAX_STRING:
+                text = value.strip()
+                if IDENTIFIER_PATH.match(text):
+                    strings.update(part for part in re.split(r"[.:]", text) if part)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 # `from x import helper` names helper; `import a.b as c` names a, b and c.
                 names.update(part for part in alias.name.split(".") if part != "*")
                 if alias.asname:
                     names.add(alias.asname)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            text = node.value.strip()
-            if id(node) not in prose and len(text) <= MAX_STRING and IDENTIFIER_PATH.match(text):
-                strings.update(part for part in re.split(r"[.:]", text) if part)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             if node.func.id in DYNAMIC_LOOKUPS and len(node.args) >= 2:
                 key = node.args[1]

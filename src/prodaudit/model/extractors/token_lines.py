@@ -27,6 +27,7 @@ FSTRING_START = getattr(tokenize, "FSTRING_START", -1)
 FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py")
 IMPORT, DECLARATION, CODE = "i", "d", "c"
+KEEP = frozenset(keyword.kwlist)
 
 
 @dataclass(frozen=True)
@@ -72,51 +73,54 @@ def statement_kinds(tree: ast.Module) -> dict[int, str]:
 
 
 def normalized_lines(source: str) -> list[tuple[int, int, list[str]]]:
-    """(start line, end line, normalized tokens) per logical line."""
+    """(start line, end line, normalized tokens) per logical line, in one pass: a name's
+    placeholder is decided when the next token shows whether it is called."""
     lines: list[tuple[int, int, list[str]]] = []
-    raw: list[tokenize.TokenInfo] = []
+    out: list[str] = []
+    first_line = last_line = 0
+    pending = ""  # a NAME waiting for the next token
+    previous = ""  # the token before the pending name
     fstring_depth = 0
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == FSTRING_START:
-            if fstring_depth == 0:
-                raw.append(token._replace(type=tokenize.STRING))
+    name_type, newline_type, number_type, string_type = (
+        tokenize.NAME, tokenize.NEWLINE, tokenize.NUMBER, tokenize.STRING)
+    for kind, text, start, end, _ in tokenize.generate_tokens(io.StringIO(source).readline):
+        if kind == FSTRING_START:
             fstring_depth += 1
-            continue
-        if fstring_depth:
-            if token.type == FSTRING_END:
+            if fstring_depth > 1:
+                continue
+            kind = string_type
+        elif fstring_depth:
+            if kind == FSTRING_END:
                 fstring_depth -= 1
             continue
-        if token.type in SKIPPED:
+        elif kind in SKIPPED:
             continue
-        if token.type == tokenize.NEWLINE:
-            if raw:
-                lines.append((raw[0].start[0], raw[-1].end[0], _normalize(raw)))
-            raw = []
+        if pending:
+            called = text == "(" and previous not in ("def", "class")
+            out.append(pending if pending in KEEP or previous == "." or called else "N")
+            pending = ""
+        if kind == newline_type:
+            if out:
+                lines.append((first_line, last_line, out))
+            out = []
             continue
-        raw.append(token)
-    if raw:
-        lines.append((raw[0].start[0], raw[-1].end[0], _normalize(raw)))
-    return lines
-
-
-def _normalize(tokens: list[tokenize.TokenInfo]) -> list[str]:
-    out = []
-    for index, token in enumerate(tokens):
-        if token.type == tokenize.NAME:
-            text = token.string
-            previous = tokens[index - 1].string if index > 0 else ""
-            called = index + 1 < len(tokens) and tokens[index + 1].string == "("
-            if keyword.iskeyword(text) or previous == "." or (called and previous not in ("def", "class")):
-                out.append(text)
-            else:
-                out.append("N")  # local names, and the names of defined functions/classes
-        elif token.type == tokenize.NUMBER:
+        if not out:
+            first_line = start[0]
+        last_line = end[0]
+        if kind == name_type:
+            previous = out[-1] if out else ""
+            pending = text
+        elif kind == number_type:
             out.append("0")
-        elif token.type == tokenize.STRING:
+        elif kind == string_type:
             out.append("S")
         else:
-            out.append(token.string)
-    return out
+            out.append(text)
+    if pending:
+        out.append(pending if pending in KEEP or previous == "." else "N")
+    if out:
+        lines.append((first_line, last_line, out))
+    return lines
 
 
 def digest(tokens: list[str]) -> int:
