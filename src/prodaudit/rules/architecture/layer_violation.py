@@ -351,7 +351,8 @@ class LayerViolation(ProjectRule):
                         else f"calls {LABELS[DATA]} `{call.target}` ({call.target_path}) directly")
                 evidence.append(Evidence(call.location, f"`{call.handler}` {what}"))
             for reference in clean[:3]:
-                call = min(reference.via_services, key=lambda c: (c.target[:1].isupper(), c.location.line))
+                call = min(reference.via_services,
+                           key=lambda c: (c.target.rsplit(".", 1)[-1][:1].isupper(), c.location.line))
                 evidence.append(Evidence(call.location, f"{reference.name} goes through the "
                                                         f"{LABELS[SERVICE]}: `{call.target}` ({call.target_path})"))
             handlers = sorted({c.handler for c in usage.direct})
