@@ -90,14 +90,14 @@ def find_copies(modules: list[ModuleLines]) -> dict[tuple[int, int], list[Copy]]
                     skip += 1
                 while length > skip and kinds[a_start + length - 1] != CODE:
                     length -= 1
-                a_start, b_start, length = a_start + skip, b_start + skip, length - skip
-                if not (is_substantial(modules[a_index].lines, a_start, length)
-                        and is_substantial(modules[b_index].lines, b_start, length)):
+                first, second, length = a_start + skip, b_start + skip, length - skip
+                if not (is_substantial(modules[a_index].lines, first, length)
+                        and is_substantial(modules[b_index].lines, second, length)):
                     continue
-                key = (b_index, b_start)
+                key = (b_index, second)
                 known = best.get(key)
-                if known is None or (a_index, a_start) < (known[0], known[1].first):
-                    best[key] = (a_index, Copy(a_start, b_start, length))
+                if known is None or (a_index, first) < (known[0], known[1].first):
+                    best[key] = (a_index, Copy(first, second, length))
     pairs: dict[tuple[int, int], list[Copy]] = {}
     for (b_index, _), (a_index, copy) in best.items():
         pairs.setdefault((a_index, b_index), []).append(copy)
@@ -193,16 +193,18 @@ class DuplicateCode(ProjectRule):
         for (a_index, b_index), copies in sorted(find_copies(modules).items()):
             first, second = modules[a_index], modules[b_index]
             copies.sort(key=lambda c: c.second)
-            evidence = []
+            evidence: list[Evidence] = []
             total = 0
             for copy in copies:
                 a_start, a_end = physical(first.lines, copy.first, copy.length)
                 b_start, b_end = physical(second.lines, copy.second, copy.length)
                 total += b_end - b_start + 1
                 if len(evidence) < 8:
-                    evidence.append(Evidence(Location(first.path, a_start, end_line=a_end),
-                                             f"lines {a_start}-{a_end} of {first.path} "
-                                             f"(in `{enclosing(first.summary, a_start)}`)"))
+                    original = Evidence(Location(first.path, a_start, end_line=a_end),
+                                        f"lines {a_start}-{a_end} of {first.path} "
+                                        f"(in `{enclosing(first.summary, a_start)}`)")
+                    if original not in evidence:
+                        evidence.append(original)
                     evidence.append(Evidence(Location(second.path, b_start, end_line=b_end),
                                              f"same code at lines {b_start}-{b_end} of {second.path} "
                                              f"(in `{enclosing(second.summary, b_start)}`)"))
