@@ -65,6 +65,9 @@ class References:
                     self.dynamic_modules.add(summary.path)
         self.text_files = 0
         for source in project.files_of_kind("config", "deploy"):
+            name = source.path.rsplit("/", 1)[-1].lower()
+            if name.endswith(".lock") or name.startswith("requirements"):
+                continue  # package names, not references to code
             text = project.read_text(source.path)
             if text is not None:
                 self.text_files += 1
