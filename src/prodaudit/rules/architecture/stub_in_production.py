@@ -140,6 +140,22 @@ class StubInProduction(ProjectRule):
                 double = self.test_double(project, graph, node.module, call)
                 if double is not None:
                     by_double.setdefault(double[0], []).append((call, node, label, path, double[1]))
+        # Methods of a double reached through an instance made elsewhere (a module-level
+        # `cache = DummyCache()` whose methods routes call).
+        for key, (label, path) in sorted(reached.items()):
+            node = graph.nodes[key]
+            owner = node.fact.class_name.rsplit(".", 1)[-1]
+            if not owner or not MOCK_CLASS.search(owner) or owner in by_double or not path:
+                continue
+            cls = project.class_named(node.module, node.fact.class_name)
+            defined = Location(node.module.path, cls.line) if cls else node.location
+            caller = graph.nodes.get(path[-1].caller)
+            if caller is None:
+                continue
+            call = next((c for c in caller.module.calls if c.line == path[-1].line
+                         and c.scope == caller.fact.qualname), None)
+            if call is not None:
+                by_double.setdefault(owner, []).append((call, caller, label, path, defined))
         for name, uses in sorted(by_double.items()):
             call, node, label, path, defined = uses[0]
             evidence = []
