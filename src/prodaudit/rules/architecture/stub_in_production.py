@@ -8,6 +8,7 @@ from prodaudit.model.hierarchy import ClassHierarchy
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
 MOCK_CLASS = re.compile(r"^(Mock|Fake|Stub|Dummy)([A-Z_]|$)|[a-z0-9](Mock|Fake|Stub|Dummy)$")
+MOCK_WORDS = frozenset({"mock", "mocked", "fake", "stub", "stubbed", "dummy"})
 MOCK_LIBRARIES = ("unittest.mock.", "mock.", "fakeredis.", "mongomock.", "moto.", "pytest_mock.")
 PLACEHOLDER = re.compile(
     r"\b(todo|fixme|not (yet )?implemented|mock(ed)?|stub(bed)?|dummy|placeholder|lorem ipsum)\b"
@@ -53,7 +54,8 @@ class StubInProduction(ProjectRule):
     ## What it does
     Finds test doubles and unfinished code on the paths routes and bot handlers run:
     Mock/Fake/Stub/Dummy classes (or `unittest.mock`, fakeredis...) used by code a route
-    reaches, functions whose body is only `raise NotImplementedError` (or only
+    reaches, functions named as mock paths (`_chat_with_mock_agents`) a route reaches,
+    functions whose body is only `raise NotImplementedError` (or only
     `pass`/`...` while the signature promises a value) reached from a route, and
     handlers that answer with a hard-coded placeholder ("TODO", "not implemented",
     "mock", "stub", "dummy", "placeholder") or a 501 status. Abstract methods, Protocol
@@ -156,6 +158,26 @@ class StubInProduction(ProjectRule):
                          and c.scope == caller.fact.qualname), None)
             if call is not None:
                 by_double.setdefault(owner, []).append((call, caller, label, path, defined))
+        # Functions named as mock paths (`_chat_with_mock_agents`) that routes reach.
+        mock_functions: dict[str, list] = {}
+        for key, (label, path) in sorted(reached.items()):
+            node = graph.nodes[key]
+            if not MOCK_WORDS & set(node.fact.name.lower().split("_")) or not path:
+                continue
+            mock_functions.setdefault(node.module.path, []).append((node, label, path))
+        for module_path, found in sorted(mock_functions.items()):
+            node, label, path = found[0]
+            names = ", ".join(f"`{n.fact.qualname}`" for n, _, _ in found[:4])
+            yield self.finding(
+                f"Mock code path {names} in {module_path} is reached from {label}: requests can "
+                f"get fake answers",
+                path[-1].location,
+                evidence=[*[Evidence(n.location, f"mock function defined here, reached from "
+                                                 f"{graph.describe_path(lb, pth)}") for n, lb, pth in found[:4]],
+                          Evidence(path[-1].location, "called here")],
+                anchor=f"mock-path:{node.key}",
+                details={"functions": len(found)},
+            )
         for name, uses in sorted(by_double.items()):
             call, node, label, path, defined = uses[0]
             evidence = []
