@@ -31,12 +31,29 @@ DEFAULT_NAMES = {
     DATA: ("crud", "repositories", "repository", "repos", "dal", "dao", "db", "models"),
 }
 LABELS = {PRESENTATION: "presentation", SERVICE: "service layer", DATA: "data access"}
+# Names that are also used for a whole application package (`application/routers/...`):
+# such a folder is the service layer only when it holds no presentation code itself.
+AMBIGUOUS = frozenset({"application", "domain"})
 
 
 @dataclass(frozen=True)
 class LayerRules:
     declared: tuple[tuple[str, tuple[str, ...]], ...]  # layer -> patterns from config
     source: str  # where the declaration was read, "" when inferred only
+    # Folders named like a layer that are really package roots ("src/application").
+    package_roots: frozenset[str] = frozenset()
+
+    def with_package_roots(self, paths) -> LayerRules:
+        """Mark `application`/`domain` folders that contain presentation folders as
+        package roots, not service layers."""
+        roots = set()
+        for path in paths:
+            parts = path.split("/")[:-1]
+            for index, part in enumerate(parts):
+                if part.lower() in AMBIGUOUS and any(
+                        later.lower() in DEFAULT_NAMES[PRESENTATION] for later in parts[index + 1:]):
+                    roots.add("/".join(parts[: index + 1]))
+        return LayerRules(self.declared, self.source, frozenset(roots))
 
     def patterns(self, layer: str) -> tuple[str, ...]:
         for name, patterns in self.declared:
@@ -59,6 +76,8 @@ class LayerRules:
             return best
         declared = {name for name, _ in self.declared}
         for index, name in enumerate(names):
+            if name.lower() in AMBIGUOUS and "/".join(parts[: index + 1]) in self.package_roots:
+                continue
             for layer in LAYERS:
                 if layer not in declared and name.lower() in DEFAULT_NAMES[layer] and index >= depth:
                     best, depth = layer, index

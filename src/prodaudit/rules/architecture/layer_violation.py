@@ -46,7 +46,8 @@ class LayerAnalysis:
     def __init__(self, project):
         self.project = project
         self.graph = project.callgraph
-        self.rules = read_layer_rules(project.root)
+        self.rules = read_layer_rules(project.root).with_package_roots(
+            m.path for m in project.summaries("source"))
         self._layers: dict[str, str] = {}
         self._handles_data: dict[str, bool] = {}
         routes = project.routes
@@ -313,6 +314,15 @@ class LayerViolation(ProjectRule):
     async def list_books():
         service = CatalogService(None)
         return await service.list_books()
+    ```
+
+    Declare layers when folder names do not say them (a list of folder names or path
+    globs per layer; declared patterns win):
+    ```toml
+    [tool.prodaudit.layers]
+    presentation = ["app/http"]
+    service = ["app/core/logic/*"]
+    data = ["storage"]
     ```
 
     ## Known limitations
