@@ -11,6 +11,9 @@ table of prodaudit.toml), each layer a list of folder names or path globs:
     data = ["storage"]
 
 Declared patterns win over inferred names; layers not declared keep their default names.
+LayerAnalysis then says, per router (APIRouter, or module of bot handlers), which calls
+its handlers make into the service layer and which straight into data access.
+
 The table is read here rather than in config.py so that config stays a list of engine
 settings; config.KNOWN_KEYS needs the key "layers" so it is not warned about as unknown.
 """
@@ -18,9 +21,14 @@ settings; config.KNOWN_KEYS needs the key "layers" so it is not warned about as 
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from prodaudit.findings import Location
+from prodaudit.model.health import concept
 
 PRESENTATION, SERVICE, DATA = "presentation", "service", "data"
 LAYERS = (PRESENTATION, SERVICE, DATA)
@@ -141,3 +149,202 @@ def _declared(layers: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
         if patterns:
             declared.append((layer, patterns))
     return tuple(declared)
+
+
+# -- which routers go through the service layer --------------------------------------
+SESSION_CLASSES = re.compile(r"(^|\.)(Async)?Session$")
+# Session methods that read or write rows; commit/rollback/refresh are transaction
+# control, which many layered designs deliberately leave to the route.
+SESSION_QUERIES = frozenset({"execute", "scalars", "scalar", "get", "add", "add_all", "delete",
+                             "merge", "query", "exec", "stream", "stream_scalars"})
+DATA_PARAMETER = re.compile(r"(session|^db$|_db$|repo|repository|port$|uow|unit_of_work|dao|"
+                            r"store|conn)", re.IGNORECASE)
+DATA_ANNOTATION = re.compile(r"(Session|Repository|Repo|Port|UnitOfWork|Connection)\b")
+# Class names that say the layer, for projects without layered folders.
+DATA_CLASS = re.compile(r"(Repository|Repo|DAO|Dao|Crud|CRUD)$")
+SERVICE_CLASS = re.compile(r"(Service|UseCase|Interactor)$")
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    handler: str  # qualname of the route handler the call is made for
+    target: str  # what is called, as a short name
+    target_path: str
+    location: Location
+    inline_query: bool = False  # session.execute(...) in the router itself
+
+
+@dataclass
+class RouterUsage:
+    key: str  # the APIRouter's key for routes; the module for bot handlers
+    path: str
+    name: str
+    location: Location
+    direct: list[LayerCall] = field(default_factory=list)
+    via_services: list[LayerCall] = field(default_factory=list)
+
+
+class LayerAnalysis:
+    def __init__(self, project):
+        self.project = project
+        self.graph = project.callgraph
+        self.rules = read_layer_rules(project.root).with_package_roots(
+            m.path for m in project.summaries("source"))
+        self._layers: dict[str, str] = {}
+        self._handles_data: dict[str, bool] = {}
+        routes = project.routes
+        self.router_of: dict[str, str] = {}  # handler key -> declaring router key
+        for decl in routes.declarations:
+            if decl.handler is not None:
+                self.router_of.setdefault(decl.handler.key, decl.router)
+        self.routers_by_key = {r.key: r for r in routes.routers}
+
+    def module_layer(self, path: str) -> str:
+        if path not in self._layers:
+            self._layers[path] = self.rules.layer_of(path)
+        return self._layers[path]
+
+    def layer(self, node) -> str:
+        """A function's layer: its folder's, unless it is a method of a class whose name
+        says what it is (`BookRepository`, `OrderService`) in a module without one."""
+        folder = self.module_layer(node.module.path)
+        if folder in (SERVICE, DATA) or self.rules.declared:
+            return folder
+        owner = node.fact.class_name.rsplit(".", 1)[-1]
+        if owner and DATA_CLASS.search(owner):
+            return DATA
+        if owner and SERVICE_CLASS.search(owner):
+            return SERVICE
+        return folder
+
+    def entries(self) -> list[str]:
+        """Route handlers (health checks left out: a `SELECT 1` probe is not a layer
+        question) and bot handlers; in presentation folders when the project has any."""
+        keys = {e.handler.key for e in self.project.routes.endpoints
+                if e.handler is not None and not concept(e.url)}
+        keys |= {h.function for h in self.project.bot_handlers}
+        nodes = [self.graph.nodes[k] for k in sorted(keys) if k in self.graph.nodes]
+        nodes = [n for n in nodes if self.module_layer(n.module.path) not in (SERVICE, DATA)]
+        layered = [n for n in nodes if self.module_layer(n.module.path) == PRESENTATION]
+        return [n.key for n in (layered if layered or self.rules.declared else nodes)]
+
+    def routers(self) -> list[RouterUsage]:
+        usages: dict[str, RouterUsage] = {}
+        for key in self.entries():
+            node = self.graph.nodes[key]
+            router_key = self.router_of.get(key, node.module.module)
+            usage = usages.get(router_key)
+            if usage is None:
+                router = self.routers_by_key.get(router_key)
+                usage = usages[router_key] = RouterUsage(
+                    router_key, node.module.path, "/".join(node.module.path.split("/")[-2:]),
+                    router.location if router else node.location)
+            self.collect(node, usage)
+        found = sorted(usages.values(), key=lambda u: (u.path, u.location.line))
+        # Several routers in one file: name them by file and variable.
+        paths = [u.path for u in found]
+        for usage in found:
+            if paths.count(usage.path) > 1:
+                usage.name = f"{usage.name}:{usage.key.rsplit(':', 1)[-1]}"
+        return found
+
+    def collect(self, handler, usage: RouterUsage) -> None:
+        """Calls made for one handler: its own and those of helpers in the same module."""
+        seen = {handler.key}
+        queue = deque([handler])
+        while queue:
+            node = queue.popleft()
+            for edge in self.graph.callees(node.key):
+                if edge.kind not in ("call", "thread", "task"):
+                    continue
+                callee = self.graph.nodes.get(edge.callee)
+                if callee is None:
+                    continue
+                if self.layer(callee) in (SERVICE, DATA):
+                    self.classify(handler, callee, edge.location, usage)
+                elif callee.module.path == node.module.path and edge.callee not in seen:
+                    seen.add(edge.callee)
+                    queue.append(callee)
+            for call, callee in self.parameter_calls(node):
+                if callee is not None:
+                    self.classify(handler, callee, Location(node.module.path, call.line), usage)
+                else:
+                    usage.direct.append(LayerCall(handler.fact.qualname, call.callee, node.module.path,
+                                                  Location(node.module.path, call.line), inline_query=True))
+
+    def classify(self, handler, callee, location: Location, usage: RouterUsage) -> None:
+        layer = self.layer(callee)
+        target = callee.fact.qualname
+        if target.endswith(".__init__"):
+            target = target[: -len(".__init__")]
+            if layer == DATA:
+                return  # constructing a model or repository object is not a call into it
+        call = LayerCall(handler.fact.qualname, target, callee.module.path, location)
+        if layer == DATA:
+            usage.direct.append(call)
+        elif layer == SERVICE and self.handles_data(callee.key):
+            usage.via_services.append(call)
+
+    def parameter_calls(self, node):
+        """Calls on the handler's parameters: `service.place(...)` on a parameter annotated
+        with a project class (FastAPI injects it), and `session.execute(...)` on a
+        SQLAlchemy session parameter (a query written in the router). Yields (call, callee
+        node or None for an inline query)."""
+        params = {}
+        for param in node.fact.params:
+            annotation = param.annotation
+            if annotation is not None and annotation.kind == "subscript" and annotation.items:
+                annotation = annotation.items[0]  # Annotated[Service, Depends(...)]
+            if annotation is not None and annotation.kind in ("name", "attr"):
+                params[param.name] = annotation
+        if not params:
+            return
+        for call in node.module.calls:
+            if call.scope != node.fact.qualname or call.callee.count(".") != 1:
+                continue
+            receiver, method = call.callee.split(".")
+            annotation = params.get(receiver)
+            if annotation is None:
+                continue
+            if SESSION_CLASSES.search(annotation.name) and annotation.name.startswith(("sqlalchemy", "sqlmodel")):
+                if method in SESSION_QUERIES:
+                    yield call, None
+                continue
+            found = self.graph.class_from_name(node.module, annotation.text, annotation.name)
+            if found is not None:
+                key = self.graph.method(found[0], found[1], method)
+                callee = self.graph.nodes.get(key) if key else None
+                if callee is not None:
+                    yield call, callee
+
+    def handles_data(self, key: str, depth: int = 0) -> bool:
+        """A service function that works with stored data: it takes a session, repository
+        or port (or its class is built with one), or reaches the data layer."""
+        if key in self._handles_data:
+            return self._handles_data[key]
+        self._handles_data[key] = False
+        node = self.graph.nodes[key]
+        params = list(node.fact.params)
+        if node.fact.class_name:
+            init = node.module.function(f"{node.fact.class_name}.__init__")
+            if init is not None:
+                params += init.params
+        found = any(DATA_PARAMETER.search(p.name) or (
+            p.annotation is not None and DATA_ANNOTATION.search(p.annotation.text)) for p in params
+            if p.name not in ("self", "cls"))
+        if not found and depth < 3:
+            for edge in self.graph.callees(key):
+                callee = self.graph.nodes.get(edge.callee)
+                if callee is None:
+                    continue
+                layer = self.layer(callee)
+                if layer == DATA and not callee.fact.qualname.endswith("__init__"):
+                    found = True
+                elif callee.module.path != node.module.path and layer != SERVICE:
+                    continue
+                elif self.handles_data(edge.callee, depth + 1):
+                    found = True
+                if found:
+                    break
+        self._handles_data[key] = found
+        return found
