@@ -21,6 +21,7 @@ MUST_BE_TRANSLATED = frozenset({
     "PA707", "PA802", "PA803", "PA804", "PA805",
     "PA105", "PA106", "PA107", "PA109", "PA110",
     "PA202", "PA203", "PA204", "PA206",
+    "PA601", "PA602", "PA603", "PA604", "PA605", "PA606", "PA607",
 })
 
 

@@ -75,6 +75,12 @@ class ParsedModule:
                 stack.append((child, scope))
         self._index, self._parents, self._scopes = index, parents, scopes
 
+    def node_index(self) -> dict[type, list[ast.AST]]:
+        """Every node by type (each list in walk order, not source order)."""
+        if self._index is None:
+            self._build_index()
+        return self._index
+
     def nodes(self, *types: type) -> list[ast.AST]:
         """Every node of these types, in source order."""
         if self._index is None:

@@ -36,13 +36,13 @@ class ReferencedNames:
 
 
 def _nodes(parsed, kinds: tuple[type, ...]) -> list[ast.AST]:
-    """Nodes of these kinds, from the collector's index (one walk already done) plus the
-    annotations of function parameters and returns, which the collector does not visit."""
+    """Nodes of these kinds, from the module's node index (one walk, shared with file rules
+    and other extractors); annotations are part of that walk, the extra pass is harmless."""
     found: list[ast.AST] = []
     for kind in kinds:
-        found.extend(parsed.collector.index.get(kind, ()))
+        found.extend(parsed.node_index().get(kind, ()))
     for fn_kind in (ast.FunctionDef, ast.AsyncFunctionDef):
-        for fn in parsed.collector.index.get(fn_kind, ()):
+        for fn in parsed.node_index().get(fn_kind, ()):
             args = fn.args
             annotations = [a.annotation for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
                                                   args.vararg, args.kwarg) if a is not None and a.annotation]
@@ -54,7 +54,7 @@ def _nodes(parsed, kinds: tuple[type, ...]) -> list[ast.AST]:
 
 
 def extract(parsed) -> Iterable[object]:
-    index = parsed.collector.index
+    index = parsed.node_index()
     # Bare string statements (docstrings, string "comments") are prose, not references.
     prose = {id(node.value) for node in index.get(ast.Expr, ())
              if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
