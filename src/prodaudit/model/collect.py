@@ -87,6 +87,9 @@ class FactCollector(ast.NodeVisitor):
         self.loops: list[LoopFact] = []
         self.has_main_guard = False
         self.globals_declared: list[tuple[str, str]] = []
+        # qualname -> (local names, names declared global/nonlocal), for extractors: not
+        # pickled, so it costs nothing in the cache.
+        self.function_locals: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._scope: list[str] = []  # qualname parts
         self._scope_kinds: list[str] = []  # "class" / "function"
         self._frames: list[_Frame] = []  # one per function being visited
@@ -256,6 +259,7 @@ class FactCollector(ast.NodeVisitor):
         self._except_depth.pop()
         # Now the function's locals are known: keep only changes of non-local state.
         local = frame.bound - frame.declared
+        self.function_locals[qualname] = (frozenset(local), frozenset(frame.declared))
         for name in sorted(frame.declared):
             self.globals_declared.append((qualname, name))
         for mutation in frame.pending:

@@ -53,63 +53,42 @@ class ObjectUse:
 
 
 def extract(parsed) -> Iterator[object]:
-    for node in parsed.nodes(*_FUNCS):
+    # Locals come from the summary's own pass (no second walk per function); client-like
+    # calls are found by name among the module's call nodes before any analysis.
+    function_locals = parsed.collector.function_locals
+    for scope, (bound, _) in sorted(function_locals.items()):
+        yield FunctionLocals(scope, tuple(sorted(bound)))
+    for call in parsed.nodes(ast.Call):
+        callee = dotted_name(call.func) or ""
+        if not callee:
+            continue
+        resolved = parsed.imports.resolve(callee)
+        if not (resolved in OBJECTS or CLIENT_LIKE.search(callee.rsplit(".", 1)[-1])
+                or CLIENT_LIKE.search(resolved)):
+            continue
+        node = _owning_function(parsed, call)
+        if node is None:
+            continue
         scope = parsed.scope_name(node)
         if not scope:
             continue
-        bound, declared = _local_names(node)
-        yield FunctionLocals(scope, tuple(sorted(bound)))
-        for call in _own_calls(node):
-            callee = dotted_name(call.func) or ""
-            resolved = parsed.imports.resolve(callee) if callee else ""
-            if not callee or not (resolved in OBJECTS or CLIENT_LIKE.search(callee.rsplit(".", 1)[-1])
-                                  or CLIENT_LIKE.search(resolved)):
-                continue
-            how, local = _use_of(parsed, call, declared)
-            closed, escapes = (0, ()) if how != "local" else _fate(parsed, node, local)
-            yield ObjectUse(scope, call.lineno, call.col_offset + 1, callee, how, local, closed, escapes)
+        declared = set(function_locals.get(scope, (frozenset(), frozenset()))[1])
+        how, local = _use_of(parsed, call, declared)
+        closed, escapes = (0, ()) if how != "local" else _fate(parsed, node, local)
+        yield ObjectUse(scope, call.lineno, call.col_offset + 1, callee, how, local, closed, escapes)
 
 
-def _local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
-    """(locals, names declared global/nonlocal) of a function: its parameters and every name
-    it binds (assignments, loops, with/except/match targets, imports, nested defs)."""
-    bound: set[str] = set()
-    declared: set[str] = set()
-    args = fn.args
-    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-        if arg is not None:
-            bound.add(arg.arg)
-    stack: list[ast.AST] = list(fn.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-            continue
-        if isinstance(node, (*_FUNCS, ast.ClassDef)):
-            bound.add(node.name)
-            continue  # its body is another scope
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            bound.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
-            bound.add(node.name)
-        stack.extend(ast.iter_child_nodes(node))
-    return bound - declared, declared
-
-
-def _own_calls(fn: ast.AST) -> Iterator[ast.Call]:
-    """Calls in fn's body, not in nested functions or classes (those are other scopes)."""
-    stack = list(ast.iter_child_nodes(fn))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (*_FUNCS, ast.ClassDef)):
-            continue
-        if isinstance(node, ast.Call):
-            yield node
-        stack.extend(ast.iter_child_nodes(node))
+def _owning_function(parsed, call: ast.Call):
+    """The function whose own body holds the call (None inside a class body or at module
+    level, which are other scopes)."""
+    current = parsed.parent(call)
+    while current is not None:
+        if isinstance(current, _FUNCS):
+            return current
+        if isinstance(current, (ast.ClassDef, ast.Lambda)):
+            return None
+        current = parsed.parent(current)
+    return None
 
 
 def _use_of(parsed, call: ast.Call, declared: set[str]) -> tuple[str, str]:
