@@ -51,13 +51,14 @@ class HandedOnNames:
 
 
 def extract(parsed) -> Iterator[object]:
-    starts = [node for node in parsed.nodes(ast.Call) if _is_task_factory(parsed, node)]
-    if not starts:
-        yield HandedOnNames(_handed_on(parsed.tree))
-        return
-    for call in starts:
-        yield _task_start(parsed, call)
-    yield HandedOnNames(_handed_on(parsed.tree))
+    for call in parsed.nodes(ast.Call):
+        if _is_task_factory(parsed, call):
+            yield _task_start(parsed, call)
+    names = set()
+    for node in parsed.nodes(ast.Name, ast.Attribute):
+        if isinstance(node.ctx, ast.Load) and not _harmless(node, parsed.parent(node)):
+            names.add(node.id if isinstance(node, ast.Name) else node.attr)
+    yield HandedOnNames(frozenset(names))
 
 
 def _is_task_factory(parsed, call: ast.Call) -> bool:
@@ -112,18 +113,13 @@ def _handed_on(root: ast.AST, skip: ast.AST | None = None) -> frozenset[str]:
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
             stack.append(child)
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            name = node.id
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-            name = node.attr
-        else:
-            continue
-        if not _harmless(node, parents.get(id(node)), parents):
-            found.add(name)
+        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(node.ctx, ast.Load) \
+                and not _harmless(node, parents.get(id(node))):
+            found.add(node.id if isinstance(node, ast.Name) else node.attr)
     return frozenset(found)
 
 
-def _harmless(node: ast.AST, parent: ast.AST | None, parents: dict[int, ast.AST]) -> bool:
+def _harmless(node: ast.AST, parent: ast.AST | None) -> bool:
     if isinstance(parent, ast.Attribute) and parent.value is node:
         if parent.attr in HARMLESS_METHODS:
             return True
