@@ -59,7 +59,7 @@ def find_missing_attributes(project) -> list[MissingAttribute]:
             if use.store or use.guarded or not use.attrs:
                 continue
             resolved = symbols.module(use.target)
-            head = use.target.rsplit(".", 1)[-1]
+            head = use.head or use.target.rsplit(".", 1)[-1]
             for index, attr in enumerate(use.attrs):
                 # A module may read its own attributes through its name, but only inside
                 # functions: at import time it is still half-built.

@@ -64,6 +64,7 @@ class AttributeUse:
     line: int
     target: str
     attrs: tuple[str, ...]
+    head: str = ""  # the name as written (`plugin_service` for `from x import service as plugin_service`)
     store: bool = False  # `head.a = ...` / setattr(head, "a", ...): defines it from outside
     guarded: bool = False  # under try/except AttributeError or an `if hasattr(...)`
 
@@ -280,7 +281,7 @@ def _attribute_uses(parsed, module: ModuleNames,
         target = _import_target_of(parsed, node, head, module, functions)
         if not target:
             continue
-        yield AttributeUse(_scope_of(parsed, node), node.lineno, target, tuple(attrs),
+        yield AttributeUse(_scope_of(parsed, node), node.lineno, target, tuple(attrs), head,
                            store=not isinstance(node.ctx, ast.Load),
                            guarded=_inside(parsed, node, _attribute_guard))
     for call in parsed.nodes(ast.Call):
@@ -290,7 +291,8 @@ def _attribute_uses(parsed, module: ModuleNames,
         target = _import_target_of(parsed, call, head, module, functions) if head in candidates else ""
         if target:
             name = call.args[1].value if isinstance(call.args[1], ast.Constant) else "*"
-            yield AttributeUse(_scope_of(parsed, call), call.lineno, target, (str(name),), store=True)
+            yield AttributeUse(_scope_of(parsed, call), call.lineno, target, (str(name),), head,
+                               store=True)
 
 
 def _scope_of(parsed, node: ast.AST) -> str:
