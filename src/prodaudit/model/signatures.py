@@ -117,9 +117,10 @@ class Signatures:
         return None
 
     def _in_module(self, module: ModuleSummary, name: str, display: str) -> Callee | None:
-        """The single def or class `name` at the top of `module`."""
+        """The single def or class `name` at the top of `module`, not replaced from outside
+        (`payments.charge = instrumented(payments.charge)`)."""
         bindings = self.symbols.names_of(module)
-        if bindings is None or bindings.dynamic:
+        if bindings is None or bindings.dynamic or (module.path, name) in self.symbols.stored_from_outside:
             return None
         found = bindings.of(name)
         if len(found) != 1:

@@ -86,8 +86,11 @@ def extract(parsed) -> Iterator[object]:
         for name in sorted(rebinds):
             module_bindings.setdefault(name, []).append(NameBinding("global", fn.lineno))
     guarded = frozenset(_guarded_import_lines(parsed))
+    # A module __getattr__ (a def, or lazy_loader's `__getattr__, ... = attach(...)`) answers
+    # any name; a rebound __path__ lets submodules come from other directories.
+    dynamic = _is_dynamic(parsed) or "__getattr__" in module_bindings or "__path__" in module_bindings
     module = ModuleNames(tuple(sorted((k, tuple(v)) for k, v in module_bindings.items())), star,
-                         _is_dynamic(parsed), guarded)
+                         dynamic, guarded)
     yield module
     yield from _attribute_uses(parsed, module, functions)
 
@@ -192,9 +195,11 @@ def _is_dynamic(parsed) -> bool:
             if first in ("sys.modules", "__name__") or "sys.modules" in ast.unparse(node.args[0]):
                 return True
     for node in parsed.nodes(ast.Attribute):
-        if node.attr == "__dict__" and "sys.modules" in ast.unparse(node.value):
+        # sys.modules[__name__].__dict__ / sys.modules[__name__].x = ...
+        if (node.attr == "__dict__" or isinstance(node.ctx, ast.Store)) \
+                and isinstance(node.value, ast.Subscript) and "sys.modules" in ast.unparse(node.value):
             return True
-    return any(isinstance(n, _FUNCS) and n.name == "__getattr__" for n in parsed.tree.body)
+    return False
 
 
 def _guarded_import_lines(parsed) -> Iterator[int]:
