@@ -5,14 +5,15 @@ from collections.abc import Iterator
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
 from prodaudit.model.backing import backing_services
+from prodaudit.model.health import concept
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
-HEALTH_SEGMENT = re.compile(r"^(health|healthz|healthcheck|health[-_]check|ready|readyz|readiness)$")
 # Liveness answers "is the process up?": a constant is the right answer there.
-LIVENESS_SEGMENT = re.compile(r"^(live|livez|liveness|alive|ping)$")
-# `/status` is a health endpoint only at the top of an API, not `/orders/{id}/status`.
+LIVENESS = frozenset({"live", "livez", "liveness", "alive", "ping"})
+# A probe mounted under a utility router (`/api/v1/utils/health-check/`): the model's
+# health URLs (model/health.py) stop at API and version prefixes.
+LAST_SEGMENT = re.compile(r"^(health|healthz|healthcheck|health[-_]check|ready|readyz|readiness)$")
 UNRESOLVED = re.compile(r"^\{.*[.(].*\}$")
-PREFIX_SEGMENT = re.compile(r"^(api|v\d+|internal|system|meta|service|_)$")
 HARMLESS_PREFIXES = ("datetime.", "time.", "logging.", "platform.", "uuid.", "fastapi.responses.",
                      "starlette.responses.", "fastapi.Response", "fastapi.status", "starlette.status")
 HARMLESS_NAMES = frozenset({"os.getenv", "os.environ.get", "socket.gethostname", "dict", "str", "int",
@@ -27,7 +28,9 @@ class ShallowHealthCheck(ProjectRule):
     """
     ## What it does
     Finds health and readiness endpoints (`/health`, `/healthz`, `/ready`, `/readiness`,
-    a top-level `/status`) whose handler returns a constant (`{"status": "ok"}`, `True`)
+    a top-level `/status`, as the model's health URLs define them, plus a health word as
+    the last segment under any router, like `/api/v1/utils/health-check/`) whose handler
+    returns a constant (`{"status": "ok"}`, `True`)
     without awaiting anything, without dependencies, and without calling anything that
     could probe a service, in a project that creates a database engine or Redis client.
     Liveness endpoints (`/live`, `/livez`, `/ping`) are left alone: a constant is their
@@ -130,16 +133,16 @@ class ShallowHealthCheck(ProjectRule):
 
     @staticmethod
     def _is_health_url(url: str) -> bool:
-        # `{settings.API_V1_STR}` is a prefix the model could not resolve, `{order_id}` a
-        # path parameter (a per-resource status, not a health endpoint).
+        """A health or readiness probe URL (never a liveness one)."""
+        found = concept(url)
+        if found is not None:
+            return not any(part in LIVENESS for part in found.split("/"))
+        # `{settings.API_V1_STR}` is a prefix the model could not resolve; `{order_id}` a
+        # path parameter (a per-resource status, not a probe).
         segments = [s.lower() for s in url.split("/") if s and not UNRESOLVED.match(s)]
-        if not segments or any("{" in s for s in segments):
+        if not segments or any("{" in s for s in segments) or any(s in LIVENESS for s in segments):
             return False
-        if any(LIVENESS_SEGMENT.match(s) for s in segments):
-            return False
-        if any(HEALTH_SEGMENT.match(s) for s in segments):
-            return True
-        return segments[-1] == "status" and all(PREFIX_SEGMENT.match(s) for s in segments[:-1])
+        return bool(LAST_SEGMENT.match(segments[-1]))
 
     def _probes(self, project, graph, node, endpoint) -> bool:
         """It may check a dependency: a route dependency, an await, or a call to anything
