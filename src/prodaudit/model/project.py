@@ -252,6 +252,24 @@ class Project:
         return build_background(self)
 
     @cached_property
+    def shutdown(self):
+        from prodaudit.model.shutdown import build_shutdown
+
+        return build_shutdown(self)
+
+    @cached_property
+    def symbols(self):
+        from prodaudit.model.symbols import Symbols
+
+        return Symbols(self)
+
+    @cached_property
+    def signature_mismatches(self):
+        from prodaudit.model.signatures import Signatures
+
+        return Signatures(self, self.symbols).mismatches()
+
+    @cached_property
     def entry_points(self) -> dict[str, str]:
         """Function key -> label of how it is entered ("POST /auth/login", "bot message ...",
         "startup hook"), for reachability questions."""
