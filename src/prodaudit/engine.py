@@ -22,6 +22,7 @@ from prodaudit.config import Config, load_config
 from prodaudit.discover import Discovery, SourceFile, discover
 from prodaudit.errors import internal_error_finding, strict_mode
 from prodaudit.findings import AuditNote, AuditResult, Finding, assign_fingerprints
+from prodaudit.model.dependencies import read_dependencies
 from prodaudit.model.facts import ModuleSummary
 from prodaudit.model.project import Project
 from prodaudit.model.summary import summarize
@@ -192,19 +193,13 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
     return summaries
 
 
-def requires_python(root: Path, config: Config) -> str:
+def requires_python(config: Config, dependencies) -> str:
+    """The oldest Python the project supports: config first, then requires-python (or
+    poetry's python) from whichever pyproject.toml declares it (backend/pyproject.toml in
+    a monorepo)."""
     if config.python_version:
         return f">={config.python_version}"
-    pyproject = root / "pyproject.toml"
-    try:
-        text = pyproject.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    match = re.search(r"""requires-python\s*=\s*["']([^"']+)["']""", text)
-    if match:
-        return match.group(1)
-    match = re.search(r"""^python\s*=\s*["']([^"']+)["']""", text, re.M)  # poetry
-    return match.group(1).replace("^", ">=") if match else ""
+    return dependencies.requires_python or ""
 
 
 def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResult:
@@ -227,7 +222,9 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
 
     python_files = discovery.of_kind(*PYTHON_KINDS)
     python_files = [f for f in python_files if f.is_python]
-    bridge = RuffBridge(bridged, root, cache, requires_python(root, config))
+    # Read before the summaries: ruff needs the target version, and it is cheap.
+    dependencies = read_dependencies(root, [f.path for f in discovery.files])
+    bridge = RuffBridge(bridged, root, cache, requires_python(config, dependencies))
     digests = file_digests(root, python_files)
     bridge.start(digests)  # ruff runs in its own process while we summarize
     summaries = summarize_files(root, python_files, digests, file_rules, config, cache,
@@ -235,6 +232,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     timer.lap("summarize")
 
     project = Project(root=root, discovery=discovery, config=config, modules=summaries)
+    project.__dict__["dependencies"] = dependencies  # the cached model, already built
     if project_rules or not options.run_rules:
         project.build_models()
     timer.lap("model")

@@ -11,7 +11,8 @@ TEMPLATE = re.compile(r"\.(example|sample|template|dist|defaults?|tmpl|test)(\.|
 NOT_SECRET_KEY = re.compile(r"(expire|ttl|minutes|seconds|hours|days|length|algorithm|type|lifetime|"
                             r"timeout|enabled|_len$|max_|min_|header|name$|prefix)", re.I)
 SECRET_KEY = re.compile(r"(secret|password|passwd|token|api_?key|private_?key|credential|dsn|_url)", re.I)
-PLACEHOLDER = re.compile(r"^(|changeme|change-me|xxx+|\*+|<.*>|your[-_].*|example.*|dummy|test|none|null)$", re.I)
+PLACEHOLDER = re.compile(r"^(|change[-_]?(me|this|it)|replace[-_]?me|xxx+|\*+|<.*>|your[-_].*|example.*|dummy|test|"
+                         r"none|null|secret|password|todo|tbd|placeholder)$", re.I)
 
 
 @register
@@ -67,8 +68,8 @@ class CommittedSecretsFile(ProjectRule):
                 value = value.strip().strip("'\"")
                 if not sep or key.startswith("#") or not SECRET_KEY.search(key) or PLACEHOLDER.match(value):
                     continue
-                if NOT_SECRET_KEY.search(key):
-                    continue
+                if NOT_SECRET_KEY.search(key) or "${" in value:
+                    continue  # not a secret setting, or a value composed from other variables
                 if key.upper().endswith("_URL") and "@" not in value:
                     continue  # a URL without credentials is configuration, not a secret
                 secrets.append((key.strip(), number))
