@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
