@@ -483,8 +483,13 @@ class _FunctionWalk:
                     return self.execute(statement.draft, node, receiver, method)
                 return None
             base = self.expr(receiver)
-            if base is not None:
+            if base is not None and base.kind in ("stmt", "result"):
                 return self.method_on(base, node, method)
+            if base is not None and base.kind == "call":
+                # `repo = Repository(session)`, then `repo.list(...)`: a call whose result
+                # the model phase resolves through the call graph.
+                self.visit_args(node)
+                return _Bind("call", callee=f"{dotted_name(receiver) or 'obj'}.{method}", line=node.lineno)
         callee = dotted_name(func)
         if callee and "execute" in callee.rsplit(".", 1)[-1].lower() and node.args:
             # project helpers that run a statement: session_execute(stmt, session)
@@ -585,7 +590,6 @@ class _FunctionWalk:
                     draft.scalar_rows = True
                 return _Bind("row", draft, base.scalar or method.startswith("scalar"))
             return None
-        self.visit_args(node)
         return None
 
     def add_part(self, draft: _Draft, node: ast.Call, method: str) -> None:

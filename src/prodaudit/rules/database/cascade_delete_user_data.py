@@ -172,14 +172,16 @@ class CascadeDeleteUserData(ProjectRule):
                                                    f"cascade=\"{rel.cascade}\""))
         location = declarations[0].location if declarations else cascade.relationships[0][1].location
         child, parent = cascade.child, cascade.parent
+        # An ORM-only cascade fires when the row is deleted through the session.
+        how = "" if declarations else " with session.delete()"
         if kind == "catalog":
             owner = owners[child]
             evidence.append(Evidence(owner.location, f"`{child}` rows belong to users "
                                                      f"(`{child}.{owner.column}` -> `{owner.target}`)"))
-            message = (f"Deleting one `{parent}` row deletes every user's `{child}` rows that point "
+            message = (f"Deleting one `{parent}` row{how} deletes every user's `{child}` rows that point "
                        f"at it (cascade from a catalogue table onto user data), silently and for good")
         else:
-            message = (f"Deleting a `{parent}` row deletes their `{child}`: financial records that "
+            message = (f"Deleting a `{parent}` row{how} deletes their `{child}`: financial records that "
                        f"accounting, refunds and disputes need after the account is gone")
         return self.finding(message, location, evidence=evidence,
                             anchor=f"{parent}->{child}:cascade",

@@ -198,9 +198,11 @@ class MissingIndex(ProjectRule):
             if len(seen) >= MAX_SITES:
                 break
         fk = f" (a foreign key to {column.foreign_key})" if column.foreign_key else ""
-        verb = "sorts by" if use.ordered_only else "filter or join on"
         count = len({site.location for site, _ in use.sites})
-        subject = f"{count} request-path quer{'ies' if count != 1 else 'y'}"
+        one = count == 1
+        verb = ("sorts by" if one else "sort by") if use.ordered_only else (
+            "filters or joins on" if one else "filter or join on")
+        subject = f"{count} request-path quer{'y' if one else 'ies'}"
         return self.finding(
             f"Column `{model.table}.{column.name}`{fk} has no index, and {subject} {verb} it: "
             f"each one reads the whole `{model.table}` table as it grows",

@@ -150,6 +150,8 @@ class NPlusOne(ProjectRule):
                     and query.fact.awaited and collection.lazy == "select":
                 yield self.collection_finding(project, site, query, parent, loop.attribute)
                 return
+        subject = (f"`{loop.iterable_text}` (loaded by {self.statement_text(query)})"
+                   if loop.origin == "relationship" else f"{self.statement_text(query)} rows")
         lazy = []
         for read in loop.reads:
             rel = orm.relationship_of(model, read.attribute)
@@ -160,14 +162,14 @@ class NPlusOne(ProjectRule):
             lazy.append((read, rel))
         if not lazy:
             return
-        yield self.reads_finding(project, site, query, model, lazy)
+        yield self.reads_finding(project, site, query, model, lazy, subject)
 
     @staticmethod
     def is_loaded(queries, fact, model, attribute: str, rel) -> bool:
         strategy = queries.loading_of(fact, model.name, attribute)
         return strategy in EAGER or strategy in REFUSES_LAZY or rel.lazy in EAGER_LAZY
 
-    def reads_finding(self, project, site, query, model, lazy) -> Finding:
+    def reads_finding(self, project, site, query, model, lazy, subject: str) -> Finding:
         loop = site.loop
         names = ", ".join(f"`{model.name}.{read.attribute}`" for read, _ in lazy)
         awaitable = all(read.how == "awaitable" for read, _ in lazy)
@@ -192,7 +194,7 @@ class NPlusOne(ProjectRule):
             consequence = "one extra SELECT per row (N+1)"
             severity = Severity.MEDIUM
         return self.finding(
-            f"Loop over {statement} rows reads lazy relationship {names} for each `{loop.target}`: "
+            f"Loop over {subject} reads lazy relationship {names} for each `{loop.target}`: "
             f"{consequence}",
             site.location, severity=severity, evidence=evidence,
             anchor=f"{site.key}:{loop.target}", details={"relationships": len(lazy)})

@@ -45,30 +45,29 @@ class PoolCapacity(ProjectRule):
 
     ## Example
     ```python
+    from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    # 4 workers (Dockerfile: uvicorn --workers 4) x (20 + 10) = 120 > 100
-    engine = create_async_engine(
-        "postgresql+asyncpg://app@db/app",
-        pool_size=20,
-        max_overflow=10,
-    )
+    # Dockerfile: CMD ["uvicorn", "example:app", "--workers", "4"]
+    # 4 workers x (20 + 10) = 120 connections > PostgreSQL's default max_connections 100
+    engine = create_async_engine("postgresql+asyncpg://app@db/app", pool_size=20, max_overflow=10)
+    app = FastAPI()
     ```
 
     ## Use instead
     ```python
+    from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
 
-    # 4 workers x (10 + 5) = 60, within max_connections with room for migrations and psql
-    engine = create_async_engine(
-        "postgresql+asyncpg://app@db/app",
-        pool_size=10,
-        max_overflow=5,
-        pool_timeout=10,
-    )
+    # PgBouncer (transaction pooling) owns the server connections; the app keeps no pool.
+    engine = create_async_engine("postgresql+asyncpg://app@pgbouncer:6432/app", poolclass=NullPool)
+    app = FastAPI()
     ```
-    Or put PgBouncer (transaction pooling) in front of PostgreSQL, or raise
-    `max_connections` on the server to match.
+    Or size the pools so that workers x (pool_size + max_overflow) stays well below
+    `max_connections` (say 4 x (10 + 5) = 60 of 100), or raise `max_connections` on the
+    server. A pool within the limit is still reported, at info severity, as one row of the
+    capacity table: its queueing behaviour (pool_timeout) is a fact worth knowing.
 
     ## Known limitations
     The worker count is what the deployment files in the repository say (Dockerfile,

@@ -136,6 +136,7 @@ class UnboundedQuery(ProjectRule):
                                  "all rows fetched here")]
             evidence += queries.reach_evidence(site.key)
             growth = (f"bounded only by the size of one `{parent}` row's collection" if parent
+                      else "a reference table, small unless it grows" if lookup
                       else "growing with the table")
             yield self.finding(
                 f"Query on `{model.table}`{scope} has no `.limit()`: every matching row is loaded "
@@ -304,7 +305,7 @@ class UnboundedQuery(ProjectRule):
             evidence += [Evidence(where, "called here without a limit") for where in (omitting or [])[:3]]
             evidence += queries.reach_evidence(site.key)
             yield self.finding(
-                f"`.limit({name})` is applied only when `{part.condition}`; `{name}` defaults to "
+                f"`.limit({name})` is applied only under `if {part.condition}:`; `{name}` defaults to "
                 f"{param.default.const!r}, so callers that omit it read every row",
                 Location(site.module.path, part.line), evidence=evidence,
                 anchor=f"{site.key}:{name}:optional-limit")
