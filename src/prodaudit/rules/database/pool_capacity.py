@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import re
 from dataclasses import replace
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
@@ -73,8 +74,12 @@ class PoolCapacity(ProjectRule):
     The worker count is what the deployment files in the repository say (Dockerfile,
     compose, Procfile, gunicorn config, k8s replicas); other processes that open their own
     pools (Celery workers, bots, cron scripts) are not added. Values read from environment
-    variables are computed with their defaults. Without a worker count, the finding states
-    the per-worker capacity only; `NullPool` engines and SQLite are skipped.
+    variables are computed with their defaults. When `settings.db_pool_size` cannot be
+    traced to its object (a factory the settings model does not follow), the one settings
+    field of that name is assumed, and the finding says so at medium confidence. Without a
+    worker count, the finding states the per-worker capacity only; `NullPool` engines and
+    SQLite are skipped. PostgreSQL keeps 3 of `max_connections` for superusers by default;
+    the comparison uses the full number.
     """
 
     meta = RuleMeta(
@@ -120,7 +125,9 @@ class PoolCapacity(ProjectRule):
 
     # -- one engine ------------------------------------------------------------------------------
     def check_engine(self, project, engine) -> Finding | None:
-        pool_size, overflow, timeout = engine.pool_size, engine.max_overflow, engine.pool_timeout
+        pool_size = self.traced(project, engine, "pool_size", engine.pool_size)
+        overflow = self.traced(project, engine, "max_overflow", engine.max_overflow)
+        timeout = self.traced(project, engine, "pool_timeout", engine.pool_timeout)
         name = engine.target or "engine"
         if not (pool_size.known and overflow.known) or not isinstance(pool_size.value, int) \
                 or not isinstance(overflow.value, int):
@@ -136,6 +143,9 @@ class PoolCapacity(ProjectRule):
                          "workers": project.workers.count if project.workers.count is not None else "unknown"})
         workers = project.workers
         server, limit, limit_where, limit_source = self.server_limit(project, engine)
+        # Numbers taken from a settings field by name, not traced: say so in the confidence.
+        assumed = any("(assumed:" in r.source for r in (pool_size, overflow))
+        confidence = Confidence.MEDIUM if assumed else None
         evidence = [Evidence(engine.location, f"engine `{name}` created here")]
         evidence += self.number_evidence("pool_size", pool_size)
         evidence += self.number_evidence("max_overflow", overflow)
@@ -173,7 +183,8 @@ class PoolCapacity(ProjectRule):
             return self.finding(
                 f"Engine `{name}` has no upper bound on connections ({reason}): a burst of "
                 f"concurrent requests opens connections until {limit_text} refuses them with {refusal}",
-                location, severity=Severity.HIGH, evidence=evidence, anchor=anchor, details=details)
+                location, severity=Severity.HIGH, confidence=confidence, evidence=evidence, anchor=anchor,
+                details=details)
         if count is None:
             return self.finding(
                 f"Engine `{name}` allows {per_worker} connections per worker process ({numbers}); "
@@ -188,18 +199,46 @@ class PoolCapacity(ProjectRule):
                 f"{workers_text}, above {SERVER_NAMES[server]} max_connections {limit} "
                 f"({limit_source}): under load the connections beyond {limit} are refused with "
                 f"{refusal}, and the requests holding them fail",
-                location, severity=severity, evidence=evidence, anchor=anchor, details=details,
-                fix=self.meta.fix)
+                location, severity=severity, confidence=confidence, evidence=evidence, anchor=anchor,
+                details=details)
         if limit is not None and total > THIN_HEADROOM * limit:
             return self.finding(
                 f"{workers_text} of {SERVER_NAMES[server]} max_connections {limit} ({limit_source}): "
                 f"little room is left for migrations, admin sessions and other services; {queue_note}",
-                location, severity=Severity.MEDIUM, evidence=evidence, anchor=anchor, details=details)
+                location, severity=Severity.MEDIUM, confidence=confidence, evidence=evidence, anchor=anchor,
+                details=details)
         limit_text = (f", within {SERVER_NAMES[server]} max_connections {limit} ({limit_source})"
                       if limit is not None else "")
         return self.finding(
             f"Pool capacity of `{name}`: {workers_text}{limit_text}; {queue_note}",
-            location, severity=Severity.INFO, evidence=evidence, anchor=anchor, details=details)
+            location, severity=Severity.INFO, confidence=confidence, evidence=evidence, anchor=anchor,
+            details=details)
+
+    @staticmethod
+    def traced(project, engine, keyword: str, resolved):
+        """When `settings.db_pool_size` cannot be followed to its object (a factory the
+        settings model does not read), fall back to the one settings field of that name
+        with a known default, and say so in the source."""
+        if resolved.known or not resolved.chain:
+            return resolved
+        where = resolved.chain[0]
+        match = re.search(rf"\b{keyword}\s*=\s*([\w.]+)", project.line(where.path, where.line))
+        if match is None or "." not in match.group(1):
+            return resolved
+        attribute = match.group(1).rsplit(".", 1)[1]
+        settings = project.settings
+        fields = [f for f in [*settings.fields(), *settings.config_attributes()]
+                  if f.name == attribute and f.default.known and f.module_kind == "source"]
+        values = {f.default.value for f in fields}
+        if len(values) != 1:
+            return resolved
+        field = fields[0]
+        owner = f"{field.class_qualname}." if field.class_qualname else ""
+        return replace(
+            resolved, value=field.default.value, known=True, location=field.location,
+            source=f"default of `{owner}{attribute}` at {field.location} (assumed: "
+                   f"`{match.group(1)}` could not be traced to that object)",
+            chain=(*resolved.chain, field.location))
 
     @staticmethod
     def fix_location(engine) -> Location:
