@@ -29,6 +29,19 @@ def _exits(body: list[ast.stmt]) -> bool:
     return bool(body) and isinstance(body[-1], EXITS)
 
 
+def statement_children(node: ast.AST):
+    """Statements directly inside a statement (bodies, else/finally, handlers, cases);
+    expressions are never entered, which keeps this walk cheap."""
+    for name in ("body", "orelse", "finalbody"):
+        for child in getattr(node, name, ()) or ():
+            if isinstance(child, ast.stmt):
+                yield child
+    for handler in getattr(node, "handlers", ()) or ():
+        yield from handler.body
+    for case in getattr(node, "cases", ()) or ():
+        yield from case.body
+
+
 def extract(parsed) -> Iterable[object]:
     if parsed.kind != "source":
         return ()
@@ -37,7 +50,7 @@ def extract(parsed) -> Iterable[object]:
     stack: list[tuple[ast.AST, str]] = [(parsed.tree, "")]
     while stack:
         node, scope = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in statement_children(node):
             inner = scope
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 inner = f"{scope}.{child.name}" if scope else child.name

@@ -13,9 +13,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from prodaudit.model.extractors.branches import statement_children
 from prodaudit.model.values import Value, dotted_name, source_lines_for_text, to_value
 
 MODULE_GATE = re.compile(r"datetime|timezone|utcnow|\bUTC\b|pendulum|arrow")
+# Statements worth a Value: the line mentions time, or an attribute named like a timestamp
+# gets a value (`order.paid_at = paid_at`). Everything else is skipped unconverted.
+TIME_TEXT = re.compile(r"date|time|now|utc|UTC|tz|expire|until|since|ago|cutoff|deadline")
+TIME_ATTRIBUTE = re.compile(r"(_at|_on|date|time|stamp|expire[sd]?|until|since|deadline)$", re.I)
 
 
 @dataclass(frozen=True)
@@ -48,21 +53,25 @@ def extract(parsed) -> Iterable[object]:
         stack: list[tuple[ast.AST, str, bool]] = [(parsed.tree, "", False)]
         while stack:
             node, scope, in_function = stack.pop()
-            for child in ast.iter_child_nodes(node):
+            for child in statement_children(node):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     inner = f"{scope}.{child.name}" if scope else child.name
                     stack.append((child, inner, not isinstance(child, ast.ClassDef)))
                     continue
                 if in_function and isinstance(child, (ast.Assign, ast.AnnAssign)) and child.value is not None:
                     targets = child.targets if isinstance(child, ast.Assign) else [child.target]
-                    value = to_value(child.value, resolve)
-                    for target in targets:
+                    timely = TIME_TEXT.search(parsed.lines[child.lineno - 1]) is not None
+                    simple = [t for t in targets if (isinstance(t, ast.Name) and timely) or (
+                        isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                        and t.value.id not in ("self", "cls")
+                        and (timely or TIME_ATTRIBUTE.search(t.attr)))]
+                    value = to_value(child.value, resolve) if simple else None
+                    for target in simple:
                         if value is None:
                             continue
                         if isinstance(target, ast.Name):
                             found.append(LocalValue(scope, target.id, child.lineno, value))
-                        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                                and target.value.id not in ("self", "cls"):
+                        else:
                             found.append(AttributeWrite(scope, dotted_name(target.value) or "",
                                                         target.attr, child.lineno, value))
                 stack.append((child, scope, in_function))

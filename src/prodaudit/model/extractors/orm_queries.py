@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from prodaudit.model.extractors.branches import statement_children
 from prodaudit.model.extractors.orm_loops import AttributeRead, RowLoop
 from prodaudit.model.values import Value, dotted_name, source_lines_for_text, source_text, to_value
 
@@ -74,6 +75,10 @@ BOOLEAN_FUNCS = frozenset({"and_", "or_", "not_", "sqlalchemy.and_", "sqlalchemy
                            "sqlalchemy.not_", "sqlalchemy.sql.and_", "sqlalchemy.sql.or_"})
 SESSION_NAME = re.compile(r"(^|_)(session|sess|db|database|conn|connection|uow|tx|s)$", re.I)
 MODULE_GATE = re.compile(r"\b(select|query|execute|scalars|sqlalchemy|sqlmodel|session)\b")
+# A function can hold a statement, or loop over rows someone else fetched; any other
+# function is skipped without walking it.
+FUNCTION_GATE = re.compile(r"\bfor\b|select\(|query\b|execute\(|scalars?\(|\.get\(|\.exec\(|"
+                           r"update\(|delete\(|insert\(|stream")
 # `row.awaitable_attrs.author` (sqlalchemy.ext.asyncio.AsyncAttrs).
 AWAITABLE_ATTRS = "awaitable_attrs"
 
@@ -733,6 +738,11 @@ def analyse(parsed) -> ModuleQueries:
     return result
 
 
+def _worth_walking(parsed, fn: ast.AST) -> bool:
+    text = "\n".join(parsed.lines[fn.lineno - 1:fn.end_lineno or fn.lineno])
+    return FUNCTION_GATE.search(text) is not None
+
+
 def _analyse(parsed) -> ModuleQueries:
     if parsed.kind != "source" or not MODULE_GATE.search(parsed.source):
         return ModuleQueries((), ())
@@ -742,16 +752,16 @@ def _analyse(parsed) -> ModuleQueries:
         stack: list[tuple[ast.AST, str]] = [(parsed.tree, "")]
         while stack:
             node, scope = stack.pop()
-            for child in ast.iter_child_nodes(node):
+            for child in statement_children(node):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                     qualname = f"{scope}.{child.name}" if scope else child.name
-                    if not isinstance(child, ast.ClassDef):
+                    if not isinstance(child, ast.ClassDef) and _worth_walking(parsed, child):
                         walk = _FunctionWalk(parsed, qualname, child)
                         walk.run()
                         queries.extend(d.fact(qualname) for d in walk.drafts)
                         loops.extend(walk.loops)
                     stack.append((child, qualname))
-                elif not isinstance(child, ast.expr):
+                else:
                     stack.append((child, scope))
     queries.sort(key=lambda q: (q.line, q.scope))
     loops.sort(key=lambda lp: (lp.line, lp.scope))
