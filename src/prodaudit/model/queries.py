@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from prodaudit.findings import Evidence, Location
+from prodaudit.model.extractors.orm_clauses import ColumnRef
 from prodaudit.model.extractors.orm_loops import RowLoop
-from prodaudit.model.extractors.orm_queries import ColumnRef, QueryFact
+from prodaudit.model.extractors.orm_queries import QueryFact
 from prodaudit.model.facts import FunctionFact, ModuleSummary
 from prodaudit.model.values import Value
 
@@ -77,11 +78,16 @@ class QueryModel:
             found = self.project.resolve_symbol(resolved)
             if found is not None:
                 candidates.append(f"{found[0].module}:{found[1]}")
+                if self.project.class_named(found[0], found[1]) is not None \
+                        and orm.model(candidates[0]) is None:
+                    return None  # a project class that is not a model (a schema named alike)
         candidates.append(f"{module.module}:{written}")
         for key in candidates:
             model = orm.model(key)
             if model is not None:
                 return model
+        if self.project.class_named(module, written) is not None:
+            return None
         return orm.model(written.rsplit(".", 1)[-1])
 
     def entity_model(self, site: QuerySite):

@@ -20,7 +20,7 @@ MODULE_GATE = re.compile(r"datetime|timezone|utcnow|\bUTC\b|pendulum|arrow")
 # Statements worth a Value: the line mentions time, or an attribute named like a timestamp
 # gets a value (`order.paid_at = paid_at`). Everything else is skipped unconverted.
 TIME_TEXT = re.compile(r"date|time|now|utc|UTC|tz|expire|until|since|ago|cutoff|deadline")
-TIME_ATTRIBUTE = re.compile(r"(_at|_on|date|time|stamp|expire[sd]?|until|since|deadline)$", re.I)
+TIME_ATTRIBUTE = re.compile(r"(_at|_on|date|time|stamp|expire[sd]?|until|since|deadline)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,12 @@ The analysis itself lives in orm_queries.py (one walk records statements and loo
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+# `row.awaitable_attrs.author` (sqlalchemy.ext.asyncio.AsyncAttrs).
+AWAITABLE_ATTRS = "awaitable_attrs"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,30 @@ class RowLoop:
     is_async: bool = False  # inside an async def
     comprehension: bool = False
     iterable_text: str = ""
+
+
+def reads_of(target: str, body: Iterable[ast.AST]) -> list[AttributeRead]:
+    """Attributes of `target` read in the loop body, first occurrence each."""
+    seen: dict[str, AttributeRead] = {}
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                and node.value.attr == AWAITABLE_ATTRS and isinstance(node.value.value, ast.Name) \
+                and node.value.value.id == target:
+            read = AttributeRead(node.attr, node.lineno, "awaitable")
+            if node.attr not in seen or seen[node.attr].line > read.line:
+                seen[node.attr] = read
+            continue
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == target and isinstance(node.ctx, ast.Load) and node.attr != AWAITABLE_ATTRS:
+            read = AttributeRead(node.attr, node.lineno)
+            if node.attr not in seen or seen[node.attr].line > read.line:
+                seen[node.attr] = read
+        stack.extend(ast.iter_child_nodes(node))
+    return sorted(seen.values(), key=lambda r: (r.line, r.attribute))
 
 
 def extract(parsed) -> Iterable[object]:

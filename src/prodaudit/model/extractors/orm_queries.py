@@ -21,7 +21,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prodaudit.model.extractors.branches import statement_children
-from prodaudit.model.extractors.orm_loops import AttributeRead, RowLoop
+from prodaudit.model.extractors.orm_clauses import (
+    ColumnRef,
+    EagerLoad,
+    Filter,
+    column_ref,
+    eager_loads,
+    filters_of,
+    is_model_ref,
+    order_of,
+)
+from prodaudit.model.extractors.orm_loops import RowLoop, reads_of
 from prodaudit.model.values import Value, dotted_name, source_lines_for_text, source_text, to_value
 
 SELECT_FUNCS = frozenset({
@@ -42,7 +52,7 @@ CHAIN_METHODS = frozenset({
     "execution_options", "with_for_update", "select_from", "returning", "values", "correlate",
     "add_columns", "with_only_columns", "params", "fetch", "prefix_with", "suffix_with",
     "enable_eagerloads", "populate_existing", "yield_per", "with_entities", "autoflush",
-    "on_conflict_do_nothing", "on_conflict_do_update", "ordered_values", "set_", "order_by",
+    "on_conflict_do_nothing", "on_conflict_do_update", "ordered_values", "set_",
 })
 # 1.x Query methods that run it.
 QUERY_MANY = frozenset({"all", "paginate", "fetchall"})
@@ -57,56 +67,16 @@ RESULT_ONE = frozenset({"first", "one", "one_or_none", "scalar", "scalar_one",
 EXECUTE_RESULT = frozenset({"execute", "exec", "stream"})
 EXECUTE_SCALARS = frozenset({"scalars", "stream_scalars"})
 EXECUTE_SCALAR = frozenset({"scalar", "scalar_one", "scalar_one_or_none"})
-EAGER_STRATEGIES = frozenset({
-    "selectinload", "joinedload", "subqueryload", "contains_eager", "immediateload",
-    "raiseload", "lazyload", "noload", "defaultload", "defer", "undefer", "load_only",
-    "selectin_polymorphic", "with_expression",
-})
-COMPARE_OPS = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt",
-               ast.GtE: "ge", ast.In: "in", ast.NotIn: "not_in", ast.Is: "is", ast.IsNot: "is"}
-COLUMN_METHODS = {"in_": "in", "not_in": "not_in", "notin_": "not_in", "is_": "is",
-                  "isnot": "is", "is_not": "is", "between": "between", "like": "like",
-                  "ilike": "like", "notlike": "like", "notilike": "like", "contains": "like",
-                  "startswith": "like", "endswith": "like", "match": "like",
-                  "regexp_match": "like", "any": "any", "has": "any", "op": "other",
-                  "desc": "order", "asc": "order", "nulls_last": "order", "nulls_first": "order",
-                  "collate": "other"}
-BOOLEAN_FUNCS = frozenset({"and_", "or_", "not_", "sqlalchemy.and_", "sqlalchemy.or_",
-                           "sqlalchemy.not_", "sqlalchemy.sql.and_", "sqlalchemy.sql.or_"})
-SESSION_NAME = re.compile(r"(^|_)(session|sess|db|database|conn|connection|uow|tx|s)$", re.I)
+SESSION_NAME = re.compile(r"(^|_)(session|sess|db|database|conn|connection|uow|tx|s)$", re.IGNORECASE)
 MODULE_GATE = re.compile(r"\b(select|query|execute|scalars|sqlalchemy|sqlmodel|session)\b")
 # A function can hold a statement, or loop over rows someone else fetched; any other
 # function is skipped without walking it.
 FUNCTION_GATE = re.compile(r"\bfor\b|select\(|query\b|execute\(|scalars?\(|\.get\(|\.exec\(|"
                            r"update\(|delete\(|insert\(|stream")
 # `row.awaitable_attrs.author` (sqlalchemy.ext.asyncio.AsyncAttrs).
-AWAITABLE_ATTRS = "awaitable_attrs"
 
 
 # -- the facts -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ColumnRef:
-    model: str  # the class as written ("Favorite", "models.Favorite")
-    model_name: str  # resolved through imports ("app.models.favorite.Favorite")
-    attribute: str  # "user_id"
-    line: int
-
-
-@dataclass(frozen=True)
-class Filter:
-    column: ColumnRef
-    op: str  # eq ne lt le gt ge in not_in is between like any order join other
-    clause: str  # where, filter, filter_by, having, order_by, join
-    value: Value | None = None  # the other side of a comparison
-
-
-@dataclass(frozen=True)
-class EagerLoad:
-    strategy: str  # selectinload, joinedload, raiseload...
-    path: tuple[str, ...]  # attributes as written: ("Order.items",), ("items",), ("*",)
-    line: int
-
-
 @dataclass(frozen=True)
 class StatementPart:
     method: str  # where, order_by, limit, offset, options...
@@ -203,12 +173,6 @@ def _names_in(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-def _is_model_ref(node: ast.AST) -> bool:
-    """`Book`, `models.Book`: a dotted name whose last part is capitalised."""
-    dotted = dotted_name(node)
-    return bool(dotted) and dotted.rsplit(".", 1)[-1][:1].isupper()
-
-
 class _FunctionWalk:
     def __init__(self, parsed, scope: str, fn: ast.AST):
         self.parsed = parsed
@@ -230,10 +194,16 @@ class _FunctionWalk:
         return self.parsed.resolve(node)
 
     def column_ref(self, node: ast.AST) -> ColumnRef | None:
-        if isinstance(node, ast.Attribute) and _is_model_ref(node.value):
-            model = dotted_name(node.value) or ""
-            return ColumnRef(model, self.resolve(node.value) or model, node.attr, node.lineno)
-        return None
+        return column_ref(node, self.parsed)
+
+    def filters_of(self, node: ast.AST, clause: str) -> list[Filter]:
+        return filters_of(node, clause, self.parsed)
+
+    def order_of(self, node: ast.AST) -> list[Filter]:
+        return order_of(node, self.parsed)
+
+    def eager_loads(self, node: ast.AST) -> list[EagerLoad]:
+        return eager_loads(node)
 
     # -- entry -----------------------------------------------------------------------
     def run(self) -> None:
@@ -269,9 +239,7 @@ class _FunctionWalk:
                 if _names_in(value) & item_names:
                     for target in targets:
                         self.loop_stack[-1][1].update(_names_in(target))
-        elif isinstance(stmt, ast.AugAssign):
-            self.expr(stmt.value)
-        elif isinstance(stmt, ast.Expr):
+        elif isinstance(stmt, (ast.AugAssign, ast.Expr)):
             self.expr(stmt.value)
         elif isinstance(stmt, ast.Return):
             if stmt.value is not None:
@@ -375,27 +343,27 @@ class _FunctionWalk:
                  iterable: str, comprehension: bool) -> RowLoop | None:
         if origin is None:
             return None
-        common = dict(scope=self.scope, line=line, target=target, is_async=self.is_async,
-                      comprehension=comprehension, iterable_text=iterable)
+        common = {"scope": self.scope, "line": line, "target": target, "is_async": self.is_async,
+                      "comprehension": comprehension, "iterable_text": iterable}
         if origin.kind in ("rows", "result") and origin.draft is not None:
             if not origin.scalar:
                 return None  # Row tuples: `row.author` is not an attribute load on a model
-            found = dict(origin="query", query_line=origin.draft.line)
+            found = {"origin": "query", "query_line": origin.draft.line}
         elif origin.kind == "call":
-            found = dict(origin="call", callee=origin.callee, call_line=origin.line)
+            found = {"origin": "call", "callee": origin.callee, "call_line": origin.line}
         elif origin.kind == "attr" and origin.base is not None:
             base = origin.base
             if base.kind == "row" and base.draft is not None and base.scalar:
-                found = dict(origin="relationship", attribute=origin.attribute,
-                             base_origin="query", query_line=base.draft.line)
+                found = {"origin": "relationship", "attribute": origin.attribute,
+                             "base_origin": "query", "query_line": base.draft.line}
             elif base.kind == "callrow":
-                found = dict(origin="relationship", attribute=origin.attribute,
-                             base_origin="call", callee=base.callee, call_line=base.line)
+                found = {"origin": "relationship", "attribute": origin.attribute,
+                             "base_origin": "call", "callee": base.callee, "call_line": base.line}
             else:
                 return None
         else:
             return None
-        return RowLoop(**common, **found, reads=tuple(_reads_of(target, body)))
+        return RowLoop(**common, **found, reads=tuple(reads_of(target, body)))
 
     # -- expressions ---------------------------------------------------------------------
     def expr(self, node: ast.AST | None) -> _Bind | None:
@@ -411,7 +379,7 @@ class _FunctionWalk:
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Attribute):
-            if node.attr == "query" and _is_model_ref(node.value):
+            if node.attr == "query" and is_model_ref(node.value):
                 return self.new_draft("query", node, [node.value])
             base = self.expr(node.value)
             if base is not None and base.kind in ("row", "callrow", "relrow"):
@@ -454,7 +422,7 @@ class _FunctionWalk:
         draft = _Draft(kind, node.lineno, [v for v in (self.value(e) for e in entities) if v], self.depth)
         for entity in entities:
             draft.names |= _names_in(entity)
-        if entities and _is_model_ref(entities[0]):
+        if entities and is_model_ref(entities[0]):
             draft.primary = dotted_name(entities[0]) or ""
             draft.primary_name = self.resolve(entities[0]) or draft.primary
         self.drafts.append(draft)
@@ -477,7 +445,7 @@ class _FunctionWalk:
                 bound = self.new_draft("query", node, list(node.args))
                 bound.draft.session = dotted_name(receiver) or ""
                 return bound
-            if method in ("get", "get_one") and node.args and _is_model_ref(node.args[0]) \
+            if method in ("get", "get_one") and node.args and is_model_ref(node.args[0]) \
                     and SESSION_NAME.search(dotted_name(receiver) or ""):
                 return self.session_get(node, receiver)
             if method in EXECUTE_RESULT | EXECUTE_SCALARS | EXECUTE_SCALAR and node.args:
@@ -623,7 +591,7 @@ class _FunctionWalk:
 
     def join(self, draft: _Draft, node: ast.Call, method: str) -> None:
         args = list(node.args)
-        if args and _is_model_ref(args[0]):
+        if args and is_model_ref(args[0]):
             # filter_by() after join(Target) filters the joined entity
             draft.primary = dotted_name(args[0]) or draft.primary
             draft.primary_name = self.resolve(args[0]) or draft.primary
@@ -634,94 +602,6 @@ class _FunctionWalk:
                 draft.filters.append(Filter(ref, "join", "join"))
             else:
                 draft.filters.extend(self.filters_of(arg, "join"))
-
-    def filters_of(self, node: ast.AST, clause: str) -> list[Filter]:
-        found: list[Filter] = []
-        if isinstance(node, ast.BoolOp):
-            for value in node.values:
-                found.extend(self.filters_of(value, clause))
-        elif isinstance(node, ast.UnaryOp):
-            found.extend(self.filters_of(node.operand, clause))
-        elif isinstance(node, ast.Compare):
-            sides = [node.left, *node.comparators]
-            for index, op in enumerate(node.ops):
-                left, right = sides[index], sides[index + 1]
-                name = COMPARE_OPS.get(type(op), "other")
-                for mine, other in ((left, right), (right, left)):
-                    ref = self.column_ref(mine)
-                    if ref is not None:
-                        found.append(Filter(ref, name, clause, self.value(other)))
-                    elif isinstance(mine, ast.Call) and dotted_name(mine.func):
-                        # func.lower(User.email) == x: an expression, not the plain column
-                        for arg in mine.args:
-                            inner = self.column_ref(arg)
-                            if inner is not None:
-                                found.append(Filter(inner, "expr", clause, self.value(other)))
-        elif isinstance(node, ast.Call):
-            func = node.func
-            written = dotted_name(func) or ""
-            if written.rsplit(".", 1)[-1] in ("and_", "or_", "not_") or self.resolve(func) in BOOLEAN_FUNCS:
-                for arg in node.args:
-                    found.extend(self.filters_of(arg, clause))
-            elif isinstance(func, ast.Attribute) and func.attr in COLUMN_METHODS:
-                ref = self.column_ref(func.value)
-                if ref is not None:
-                    other = self.value(node.args[0]) if node.args else None
-                    found.append(Filter(ref, COLUMN_METHODS[func.attr], clause, other))
-        return found
-
-    def order_of(self, node: ast.AST) -> list[Filter]:
-        ref = self.column_ref(node)
-        if ref is not None:
-            return [Filter(ref, "order", "order_by")]
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in ("desc", "asc", "nulls_last", "nulls_first"):
-                return self.order_of(func.value)
-            written = (dotted_name(func) or "").rsplit(".", 1)[-1]
-            if written in ("desc", "asc", "nulls_last", "nulls_first", "nullslast", "nullsfirst") and node.args:
-                return self.order_of(node.args[0])
-        return []
-
-    def eager_loads(self, node: ast.AST) -> list[EagerLoad]:
-        """`selectinload(A.b).joinedload(B.c)`, `Load(A).selectinload(A.b)`, strings."""
-        found: list[EagerLoad] = []
-        current = node
-        while isinstance(current, ast.Call):
-            func = current.func
-            strategy = func.attr if isinstance(func, ast.Attribute) else (dotted_name(func) or "")
-            strategy = strategy.rsplit(".", 1)[-1]
-            if strategy in EAGER_STRATEGIES:
-                path = tuple(source_text(a) if not isinstance(a, ast.Constant) else str(a.value)
-                             for a in current.args)
-                found.append(EagerLoad(strategy, path, current.lineno))
-            current = func.value if isinstance(func, ast.Attribute) else None
-        return found
-
-
-def _reads_of(target: str, body: Iterable[ast.AST]) -> list[AttributeRead]:
-    """Attributes of `target` read in the loop body, first occurrence each."""
-    seen: dict[str, AttributeRead] = {}
-    stack = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
-                and node.value.attr == AWAITABLE_ATTRS and isinstance(node.value.value, ast.Name) \
-                and node.value.value.id == target:
-            read = AttributeRead(node.attr, node.lineno, "awaitable")
-            if node.attr not in seen or seen[node.attr].line > read.line:
-                seen[node.attr] = read
-            continue
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                and node.value.id == target and isinstance(node.ctx, ast.Load) and node.attr != AWAITABLE_ATTRS:
-            read = AttributeRead(node.attr, node.lineno)
-            if node.attr not in seen or seen[node.attr].line > read.line:
-                seen[node.attr] = read
-        stack.extend(ast.iter_child_nodes(node))
-    return sorted(seen.values(), key=lambda r: (r.line, r.attribute))
-
 
 # -- module entry -----------------------------------------------------------------------------
 _LAST: tuple[object, ModuleQueries] | None = None

@@ -15,7 +15,7 @@ REPOSITORY_CLASS = re.compile(r"(Repository|Repo|DAO|Dao|CRUD|Crud)$")
 PASSTHROUGH = re.compile(r"^_?(commit|rollback|flush|close|save_changes|complete|__aexit__|__exit__)$")
 WRITE_METHODS = frozenset({"add", "add_all", "delete", "merge", "flush"})
 MAX_LISTED = 6
-SESSION_RECEIVER = re.compile(r"(session|db|_s|sess|uow)$", re.I)
+SESSION_RECEIVER = re.compile(r"(session|db|_s|sess|uow)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

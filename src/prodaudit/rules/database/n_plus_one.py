@@ -12,7 +12,7 @@ EAGER_LAZY = frozenset({"selectin", "joined", "subquery", "immediate", "raise", 
                         "noload", "write_only", "dynamic"})
 READ_KINDS = frozenset({"select", "get", "query"})
 # Loops over a class (an Enum), a literal collection or range(<literal>): a fixed, small set.
-FIXED_ITERABLE = re.compile(r"^([A-Z]\w*(\.[A-Z]\w*)*|[\[(].*[\])]|range\(\s*\d+\s*(,\s*\d+\s*)?\))$", re.S)
+FIXED_ITERABLE = re.compile(r"^([A-Z]\w*(\.[A-Z]\w*)*|[\[(].*[\])]|range\(\s*\d+\s*(,\s*\d+\s*)?\))$", re.DOTALL)
 
 
 @register

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
-OFFSET_PARAM = re.compile(r"^(offset|skip|start|page|page_number|page_num|from_)$", re.I)
+OFFSET_PARAM = re.compile(r"^(offset|skip|start|page|page_number|page_num|from_)$", re.IGNORECASE)
 
 
 @register

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity

@@ -11,7 +11,7 @@ from prodaudit.rules.base import ProjectRule, RuleMeta, register
 # A commit helper (`def commit(self): await self.session.commit()`) is a commit where it
 # is called; the helper itself is not "a function committing twice".
 COMMIT_METHOD = "commit"
-NOT_A_DB_COMMIT = re.compile(r"(^|\.)(git|repo_git|gitpython|index|tx_git)\.commit$", re.I)
+NOT_A_DB_COMMIT = re.compile(r"(^|\.)(git|repo_git|gitpython|index|tx_git)\.commit$", re.IGNORECASE)
 MAX_DEPTH = 3
 
 

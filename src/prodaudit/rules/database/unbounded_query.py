@@ -9,7 +9,7 @@ from prodaudit.rules.base import ProjectRule, RuleMeta, register
 from prodaudit.rules.database.tables import is_lookup_table, is_user_table
 
 PAGE_SIZE_PARAM = re.compile(r"^(limit|page_size|pagesize|per_page|perpage|size|page_limit|"
-                             r"take|top|max_results|max_items|count|n_items|batch_size)$", re.I)
+                             r"take|top|max_results|max_items|count|n_items|batch_size)$", re.IGNORECASE)
 BOUND_KEYWORDS = ("le", "lt", "max_value")
 PARAM_FUNCS = frozenset({"fastapi.Query", "fastapi.Path", "fastapi.Body", "fastapi.Form",
                          "pydantic.Field", "fastapi.params.Query", "Query", "Field"})
@@ -197,7 +197,6 @@ class UnboundedQuery(ProjectRule):
 
     # -- 2. page-size parameters without an upper bound ---------------------------------------------
     def unbounded_page_sizes(self, project) -> Iterator[Finding]:
-        queries = project.queries
         graph = project.callgraph
         seen: set[str] = set()
         for endpoint in project.routes.endpoints:
@@ -219,7 +218,7 @@ class UnboundedQuery(ProjectRule):
                 line = (param.default.line if param.default is not None and param.default.line
                         else node.fact.def_line or node.fact.line)
                 default = self.default_text(param)
-                evidence = [Evidence(site.location, f"`.limit()` of this query takes it")
+                evidence = [Evidence(site.location, "`.limit()` of this query takes it")
                             for site in limited[:3]]
                 yield self.finding(
                     f"Page-size parameter `{param.name}`{default} of {endpoint.label} has no upper "
