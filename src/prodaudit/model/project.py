@@ -202,6 +202,13 @@ class Project:
         return build_orm(self)
 
     @cached_property
+    def queries(self):
+        """ORM statements per function, their models and request reachability."""
+        from prodaudit.model.queries import build_queries
+
+        return build_queries(self)
+
+    @cached_property
     def settings(self):
         from prodaudit.model.settings import build_settings
 
