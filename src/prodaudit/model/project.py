@@ -212,6 +212,12 @@ class Project:
         return entries
 
     @cached_property
+    def security(self):
+        from prodaudit.model.security import build_security
+
+        return build_security(self)
+
+    @cached_property
     def singletons(self):
         from prodaudit.model.state import build_singletons
 

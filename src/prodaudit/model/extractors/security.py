@@ -1,0 +1,398 @@
+"""Per-module facts the security rules need across files.
+
+- `RoleCheck`: a condition inside a function that tests a role or permission
+  (`if not user.is_admin`, `if user_id not in ADMIN_IDS`, `"admin" in user.roles`), so a
+  route whose dependency or handler makes such a test is known to check roles.
+- `CredentialUrl`: a string literal holding a connection URL with a password in it.
+- `SqlBuild`: SQL text built from strings (f-string, `+`, `%`, `.format`) with whether every
+  interpolated part is safe (constants, `int()`, identifiers checked against a fixed
+  allow-list) and where, in the same function, it is executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prodaudit.model.values import dotted_name, source_text
+
+# -- role checks ---------------------------------------------------------------------------
+ROLE_WORDS = frozenset({"admin", "admins", "superuser", "superusers", "staff", "moderator",
+                        "moderators", "role", "roles", "permission", "permissions", "perm",
+                        "perms", "scope", "scopes", "privilege", "privileges", "rbac", "acl"})
+_WORD = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class RoleCheck:
+    scope: str  # qualname of the enclosing function
+    line: int
+    text: str
+
+
+def _identifiers(node: ast.AST) -> Iterator[str]:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            yield child.id
+        elif isinstance(child, ast.Attribute):
+            yield child.attr
+        elif isinstance(child, ast.Constant) and isinstance(child.value, str) and len(child.value) < 40:
+            yield child.value
+
+
+def mentions_role(node: ast.AST) -> bool:
+    return any(w.lower() in ROLE_WORDS for name in _identifiers(node) for w in _WORD.split(name) if w)
+
+
+def _tests(fn: ast.AST) -> Iterator[ast.expr]:
+    """Conditions of this function's own statements (not of nested functions)."""
+    stack = list(ast.iter_child_nodes(fn))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
+            yield node.test
+        stack.extend(ast.iter_child_nodes(node))
+
+
+# -- credentials in URLs ------------------------------------------------------------------
+# scheme://user:password@host, and scheme://:password@host (redis).
+CREDENTIAL_URL = re.compile(
+    r"\b(?P<scheme>[a-z][a-z0-9+.-]{1,30})://(?P<user>[^\s:/@'\"{}$%<>]*):(?P<password>[^\s/@'\"]+)@"
+    r"(?P<host>[^\s/:'\"?#]+)", re.IGNORECASE)
+# Schemes whose userinfo is a service credential (not http basic auth of a public doc URL).
+CREDENTIAL_SCHEMES = re.compile(
+    r"^(postgres(ql)?|mysql|mariadb|mssql|oracle|sqlite|redis|rediss|amqp|amqps|mongodb|"
+    r"mongodb\+srv|clickhouse|cockroachdb|kafka|nats|ftp|sftp|smtp|smtps|https?)([+][a-z0-9_]+)?$", re.IGNORECASE)
+# Values that stand for a password rather than being one: templates and placeholders.
+TEMPLATE_PASSWORD = re.compile(r"[{}$%<>*]|^(password|pass|pwd|secret|x+|\.\.\.)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CredentialUrl:
+    scope: str
+    line: int
+    scheme: str
+    user: str
+    host: str
+    masked: str  # the URL with the password replaced by ***
+    placeholder: bool  # the password is a word like "password": a template, still a default
+
+
+def credential_urls(text: str) -> Iterator[re.Match]:
+    for match in CREDENTIAL_URL.finditer(text):
+        if not CREDENTIAL_SCHEMES.match(match.group("scheme")):
+            continue
+        if re.search(r"[{}$%<>]", match.group("password")):
+            continue  # a template filled at run time: postgresql://{user}:{password}@...
+        yield match
+
+
+def mask(match: re.Match) -> str:
+    return f"{match.group('scheme')}://{match.group('user')}:***@{match.group('host')}"
+
+
+# -- string-built SQL -------------------------------------------------------------------------
+SQL_TEXT = re.compile(
+    r"\b(select\s[\s\S]*?\sfrom\s|delete\s+from\s|insert\s+into\s|update\s+\S+\s+set\s|"
+    r"(where|order\s+by|group\s+by|having)\s+\S|drop\s+table\s|truncate\s)", re.IGNORECASE)
+TEXT_FUNCS = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text",
+                        "sqlmodel.text"})
+EXECUTE_METHODS = frozenset({"execute", "executemany", "exec_driver_sql", "executescript",
+                             "fetch", "fetchrow", "fetchval", "fetch_all", "fetch_one", "fetch_val",
+                             "raw", "mogrify", "copy_expert"})
+SAFE_CALLS = frozenset({"int", "float", "bool", "len", "abs", "round", "uuid.UUID", "str.isdigit"})
+PLACEHOLDER = re.compile(r"^\s*(\?|%s|:\w+|\$\d+|,|\s)*\s*$")
+
+
+@dataclass(frozen=True)
+class SqlBuild:
+    scope: str
+    line: int  # where the string is built (ruff S608 reports this line)
+    safe: bool
+    unsafe_parts: tuple[str, ...]  # source text of the interpolated values that are not safe
+    sink_line: int = 0  # where it is executed, 0 when not seen in the same function
+    sink: str = ""  # "text()", "session.execute()"
+    via: str = ""  # the local variable it travels through, "" when built in the call
+
+
+class _SqlScope:
+    """One function (or the module body): what its names are bound to and tested against."""
+
+    def __init__(self, parsed, body_owner: ast.AST, scope: str, module_constants: dict[str, ast.expr]):
+        self.parsed = parsed
+        self.scope = scope
+        self.owner = body_owner
+        self.module_constants = module_constants
+        self.bindings: dict[str, list[ast.expr]] = {}
+        self.allow_listed: set[str] = set()
+        self.literal_params: set[str] = set()
+        self.loop_targets: set[str] = set()
+        if isinstance(body_owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for arg in [*body_owner.args.posonlyargs, *body_owner.args.args, *body_owner.args.kwonlyargs]:
+                if arg.annotation is not None and "Literal[" in source_text(arg.annotation):
+                    self.literal_params.add(arg.arg)
+        for node in self._own_nodes():
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                self.bindings.setdefault(node.targets[0].id, []).append(node.value)
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                self.bindings.setdefault(node.target.id, []).append(node.value)
+            elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                self.bindings.setdefault(node.target.id, []).append(
+                    ast.BinOp(left=ast.Name(node.target.id), op=node.op, right=node.value))
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                for name in ast.walk(node.target):
+                    if isinstance(name, ast.Name):
+                        self.loop_targets.add(name.id)
+            elif (isinstance(node, ast.Compare) and len(node.ops) == 1
+                  and isinstance(node.ops[0], (ast.In, ast.NotIn)) and isinstance(node.left, ast.Name)
+                  and self.is_constant_collection(node.comparators[0])):
+                # `if col not in ALLOWED: raise` / `assert col in {"a", "b"}`
+                self.allow_listed.add(node.left.id)
+
+    def _own_nodes(self) -> Iterator[ast.AST]:
+        stack = list(ast.iter_child_nodes(self.owner)) if not isinstance(self.owner, ast.Module) else list(self.owner.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                continue
+            yield node
+            stack.extend(ast.iter_child_nodes(node))
+
+    def is_constant_collection(self, node: ast.expr) -> bool:
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return all(isinstance(e, ast.Constant) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return all(isinstance(k, ast.Constant) for k in node.keys if k is not None)
+        if isinstance(node, ast.Call) and dotted_name(node.func) in ("frozenset", "set", "tuple", "list") \
+                and len(node.args) == 1:
+            return self.is_constant_collection(node.args[0])
+        if isinstance(node, ast.Name):
+            bound = self.module_constants.get(node.id)
+            return bound is not None and self.is_constant_collection(bound)
+        # SomeClass.ALLOWED_COLUMNS: a class constant
+        return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr.isupper()
+
+    def constant_text(self, node: ast.expr, depth: int = 0) -> str:
+        """The literal text of a string expression, with unknown parts as spaces."""
+        if depth > 4:
+            return " "
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return "".join(self.constant_text(v, depth + 1) if isinstance(v, ast.Constant) else " "
+                           for v in node.values)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+            return self.constant_text(node.left, depth + 1) + (
+                self.constant_text(node.right, depth + 1) if isinstance(node.op, ast.Add) else " ")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+            return self.constant_text(node.func.value, depth + 1)
+        if isinstance(node, ast.Name):
+            values = self.bindings.get(node.id) or ([self.module_constants[node.id]]
+                                                    if node.id in self.module_constants else [])
+            if len(values) == 1:
+                return self.constant_text(values[0], depth + 1)
+        return " "
+
+    def interpolated(self, node: ast.expr) -> list[ast.expr] | None:
+        """The non-literal parts of a string build, or None when `node` is not one."""
+        if isinstance(node, ast.JoinedStr):
+            parts = [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
+            return parts or None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and self._stringy(node.left):
+            right = node.right
+            return list(right.elts) if isinstance(right, ast.Tuple) else (
+                list(right.values) if isinstance(right, ast.Dict) else [right])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and (
+                self._stringy(node.left) or self._stringy(node.right)):
+            parts: list[ast.expr] = []
+            for side in (node.left, node.right):
+                inner = self.interpolated(side)
+                if inner is not None:
+                    parts.extend(inner)
+                elif not (isinstance(side, ast.Constant) or self._constant_name(side)):
+                    parts.append(side)
+            return parts or None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format" \
+                and self._stringy(node.func.value):
+            return [*node.args, *(k.value for k in node.keywords)] or None
+        return None
+
+    def _stringy(self, node: ast.expr) -> bool:
+        return (isinstance(node, ast.Constant) and isinstance(node.value, str)) or isinstance(node, ast.JoinedStr) \
+            or (isinstance(node, ast.BinOp) and (self._stringy(node.left) or self._stringy(node.right))) \
+            or self._constant_name(node)
+
+    def _constant_name(self, node: ast.expr) -> bool:
+        if not isinstance(node, ast.Name):
+            return False
+        values = self.bindings.get(node.id) or ([self.module_constants[node.id]]
+                                                if node.id in self.module_constants else [])
+        return bool(values) and all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in values)
+
+    def is_safe(self, node: ast.expr, depth: int = 0) -> bool:
+        """An interpolated value that cannot carry attacker text."""
+        if depth > 4:
+            return False
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.Call):
+            name = dotted_name(node.func) or ""
+            if name in SAFE_CALLS:
+                return True
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "join":
+                # ", ".join(["%s"] * n) / ",".join(f":id{i}" for i in ...): bound-parameter markers
+                return self._placeholder_list(node.args[0] if node.args else None)
+            # ALLOWED.get(sort, "id")
+            return isinstance(node.func, ast.Attribute) and node.func.attr == "get" and \
+                self.is_constant_collection(node.func.value)
+        if isinstance(node, ast.Subscript) and self.is_constant_collection(node.value):
+            return True  # SORT_COLUMNS[sort]
+        if isinstance(node, ast.Attribute):
+            if node.attr in ("__tablename__", "__name__", "name", "key") and isinstance(node.value, (ast.Name, ast.Attribute)) \
+                    and (dotted_name(node.value) or "").split(".")[-1][:1].isupper():
+                return True  # Model.__tablename__, Column.name
+            if node.attr == "value" and isinstance(node.value, ast.Name) and node.value.id in self.literal_params:
+                return True
+            return node.attr.isupper() and isinstance(node.value, ast.Name)  # Class.CONSTANT
+        if isinstance(node, ast.Name):
+            if node.id in self.allow_listed or node.id in self.literal_params:
+                return True
+            if node.id.isupper() and node.id in self.module_constants:
+                return True
+            if node.id in self.loop_targets and node.id not in self.bindings:
+                return False
+            values = self.bindings.get(node.id, [])
+            return bool(values) and all(self.is_safe(v, depth + 1) or self._placeholder_list(v) or
+                                        (self.interpolated(v) is not None and
+                                         all(self.is_safe(p, depth + 1) for p in self.interpolated(v) or []))
+                                        for v in values)
+        if isinstance(node, ast.IfExp):
+            return self.is_safe(node.body, depth + 1) and self.is_safe(node.orelse, depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+            return self.is_safe(node.left, depth + 1) and self.is_safe(node.right, depth + 1)
+        return False
+
+    def _placeholder_list(self, node: ast.expr | None) -> bool:
+        if node is None:
+            return False
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join":
+            return self._placeholder_list(node.args[0] if node.args else None)
+        constants = [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        markers = all(PLACEHOLDER.match(c) for c in constants)
+        return bool(constants) and markers and names <= (self.loop_targets | {"range", "len", "enumerate", "i", "n"}
+                                                         | set(self.bindings) | set(self.module_constants))
+
+
+def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
+    found: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            found[node.targets[0].id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            found[node.target.id] = node.value
+    return found
+
+
+def _sink_of(parsed, call: ast.Call) -> str | None:
+    func = call.func
+    resolved = parsed.resolve(func)
+    if resolved in TEXT_FUNCS or (isinstance(func, ast.Name) and func.id == "text" and resolved == "text"):
+        return "text()"
+    if isinstance(func, ast.Attribute) and func.attr in EXECUTE_METHODS:
+        receiver = dotted_name(func.value) or "<expr>"
+        return f"{receiver}.{func.attr}()"
+    return None
+
+
+def sql_builds(parsed) -> list[SqlBuild]:
+    tree = parsed.tree
+    module_constants = _module_constants(tree)
+    owners: list[tuple[ast.AST, str]] = [(tree, "")]
+    owners += [(fn, parsed.scope_name(fn)) for fn in parsed.nodes(ast.FunctionDef, ast.AsyncFunctionDef)]
+    out: list[SqlBuild] = []
+    for owner, scope in owners:
+        ctx = _SqlScope(parsed, owner, scope, module_constants)
+        nodes = list(ctx._own_nodes())
+        sinks: dict[int, tuple[ast.Call, str]] = {}  # id(argument) -> sink
+        used_names: dict[str, tuple[ast.Call, str]] = {}
+        for node in nodes:
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            sink = _sink_of(parsed, node)
+            if sink is None:
+                continue
+            first = node.args[0]
+            if isinstance(first, ast.Call) and _sink_of(parsed, first) == "text()" and first.args:
+                first, sink = first.args[0], "text()"
+            sinks[id(first)] = (node, sink)
+            if isinstance(first, ast.Name):
+                used_names.setdefault(first.id, (node, sink))
+        assigned_to: dict[int, str] = {}
+        for node in nodes:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                assigned_to[id(node.value)] = node.targets[0].id
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None or isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                assigned_to[id(node.value)] = node.target.id
+        for node in nodes:
+            if not isinstance(node, (ast.JoinedStr, ast.BinOp, ast.Call)):
+                continue
+            parent = parsed.parent(node)
+            if isinstance(parent, (ast.BinOp, ast.JoinedStr, ast.FormattedValue)):
+                continue  # the outermost build is the one recorded
+            parts = ctx.interpolated(node)
+            if parts is None:
+                continue
+            direct = sinks.get(id(node))
+            via = assigned_to.get(id(node), "")
+            if isinstance(parent, ast.AugAssign):
+                via = parent.target.id if isinstance(parent.target, ast.Name) else ""
+            reached = direct or (used_names.get(via) if via else None)
+            text = ctx.constant_text(node)
+            if isinstance(parent, ast.AugAssign) and via:
+                text = " ".join(ctx.constant_text(v) for v in ctx.bindings.get(via, [])) + text
+            if reached is None and not SQL_TEXT.search(text):
+                continue
+            if reached is not None and reached[1] != "text()" and not SQL_TEXT.search(text):
+                continue  # .execute() of something that is not SQL text (a command, a job)
+            unsafe = tuple(source_text(p) for p in parts if not ctx.is_safe(p))
+            call, sink = reached if reached else (None, "")
+            out.append(SqlBuild(scope, node.lineno, not unsafe, unsafe,
+                                call.lineno if call is not None else 0, sink,
+                                "" if direct else via))
+    return out
+
+
+def role_checks(parsed) -> list[RoleCheck]:
+    out = []
+    for fn in parsed.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+        scope = parsed.scope_name(fn)
+        for test in _tests(fn):
+            if mentions_role(test):
+                out.append(RoleCheck(scope, test.lineno, source_text(test)[:120]))
+    return out
+
+
+def credential_url_facts(parsed) -> list[CredentialUrl]:
+    out = []
+    for node in parsed.nodes(ast.Constant):
+        if not isinstance(node.value, str) or "://" not in node.value or "@" not in node.value:
+            continue
+        fn = parsed.enclosing_function(node)
+        scope = parsed.scope_name(fn) if fn is not None else ""
+        for match in credential_urls(node.value):
+            password = match.group("password")
+            out.append(CredentialUrl(scope, node.lineno, match.group("scheme").lower(), match.group("user"),
+                                     match.group("host"), mask(match),
+                                     bool(TEMPLATE_PASSWORD.search(password))))
+    return out
+
+
+def extract(parsed) -> list[object]:
+    if parsed.kind not in ("source", "test", "migration"):
+        return []
+    return [*role_checks(parsed), *credential_url_facts(parsed), *sql_builds(parsed)]
