@@ -273,35 +273,43 @@ class SecurityModel:
                         return True
         return False
 
-    def setting_literal(self, value: Value | None, module: ModuleSummary, scope: str = ""):
-        """The literal a simple expression stands for: a constant, a module constant, an
-        os.getenv default, or the default of a settings field read through an instance
-        (`settings.cors_origins`). None when unknown."""
-        if value is None:
+    def setting_literal(self, value: Value | None, module: ModuleSummary, scope: str = "", depth: int = 0):
+        """The literal a simple expression stands for: a constant or list of constants, a
+        module constant (also imported), an os.getenv default, or the default of a settings
+        field read through an instance (`settings.cors_origins`). None when unknown."""
+        if value is None or depth > 6:
             return None
         literal = literal_of(value)
         if literal is not _UNKNOWN:
             return literal
         if value.kind == "call" and value.name in ENV_GET and len(value.items) > 1:
-            inner = literal_of(value.items[1])
-            return None if inner is _UNKNOWN else inner
+            return self.setting_literal(value.items[1], module, scope, depth + 1)
+        if value.kind == "name":
+            fact = self.project.assignment(module, scope, value.text)
+            if fact is not None and fact.value is not None and fact.value is not value:
+                return self.setting_literal(fact.value, module, "", depth + 1)
+            if value.name != value.text:
+                found = self.project.resolve_symbol(value.name)
+                if found is not None:
+                    target = self.project.assignment(found[0], "", found[1])
+                    if target is not None and target.value is not None:
+                        return self.setting_literal(target.value, found[0], "", depth + 1)
+            return None
         resolved = self.project.constant(value, module)
         if resolved is not None:
             return resolved
-        if value.kind == "name" and scope:
-            fact = self.project.assignment(module, scope, value.text)
-            if fact is not None and fact.value is not None and fact.value is not value:
-                return self.setting_literal(fact.value, module)
         if value.kind != "attr" or value.text.count(".") != 1:
             return None
         owner, attr = value.text.split(".")
-        cls = self._instance_class(module, owner, value.name.rsplit(".", 1)[0])
+        owner_resolved = value.name.rsplit(".", 1)[0]
+        cls = self._instance_class(module, owner, owner_resolved) or \
+            self.project.callgraph.class_from_name(module, owner, owner_resolved)
         if cls is None:
             return None
-        for field in self.settings_fields:
-            if field.cls is cls[1] and field.fact.target == attr and field.default is not None:
-                literal = literal_of(field.default)
-                return None if literal is _UNKNOWN else literal
+        for fact in cls[0].assignments:
+            if fact.scope == cls[1].qualname and fact.target == attr:
+                default, _ = unwrap_default(fact.value)
+                return self.setting_literal(default, cls[0], "", depth + 1)
         return None
 
     def _instance_class(self, module: ModuleSummary, written: str, resolved: str):

@@ -32,7 +32,9 @@ NOT_SECRET_WORDS = frozenset({
     "seconds", "hours", "days", "at", "created", "updated", "rounds", "strength", "form",
     "schema", "model", "request", "response", "err", "error", "errors", "exception", "hash",
     "hashed", "verified", "verify", "status", "storage", "store", "kid", "size", "param",
-    "params", "query", "cookie", "set", "get",
+    "params", "query", "cookie", "set", "get", "bucket", "strategy", "mode", "cache", "manager",
+    "service", "provider", "repository", "repo", "handler", "validator", "generator", "factory",
+    "backend",
 })
 
 
