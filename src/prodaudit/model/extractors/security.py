@@ -46,18 +46,6 @@ def mentions_role(node: ast.AST) -> bool:
     return any(w.lower() in ROLE_WORDS for name in _identifiers(node) for w in _WORD.split(name) if w)
 
 
-def _tests(fn: ast.AST) -> Iterator[ast.expr]:
-    """Conditions of this function's own statements (not of nested functions)."""
-    stack = list(ast.iter_child_nodes(fn))
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
-            yield node.test
-        stack.extend(ast.iter_child_nodes(node))
-
-
 # -- credentials in URLs ------------------------------------------------------------------
 # scheme://user:password@host, and scheme://:password@host (redis).
 CREDENTIAL_URL = re.compile(
@@ -106,6 +94,8 @@ EXECUTE_METHODS = frozenset({"execute", "executemany", "exec_driver_sql", "execu
                              "raw", "mogrify", "copy_expert"})
 SAFE_CALLS = frozenset({"int", "float", "bool", "len", "abs", "round", "uuid.UUID", "str.isdigit"})
 PLACEHOLDER = re.compile(r"^\s*(\?|%s|:\w+|\$\d+|,|\s)*\s*$")
+# A file that never says any of these has no SQL to analyse.
+SQL_HINT = re.compile(r"select|insert|update|delete|where|order by|text\(|execute|fetch", re.I)
 
 
 @dataclass(frozen=True)
@@ -309,71 +299,84 @@ def _sink_of(parsed, call: ast.Call) -> str | None:
     return None
 
 
+def _is_build(node: ast.AST) -> bool:
+    """Cheap syntactic test before any scope analysis: an f-string with a value, a `+`/`%`
+    on something, or a `.format()` call."""
+    if isinstance(node, ast.JoinedStr):
+        return any(isinstance(v, ast.FormattedValue) for v in node.values)
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, (ast.Add, ast.Mod))
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+
+
 def sql_builds(parsed) -> list[SqlBuild]:
+    if not SQL_HINT.search(parsed.source):
+        return []
     tree = parsed.tree
     module_constants = _module_constants(tree)
-    owners: list[tuple[ast.AST, str]] = [(tree, "")]
-    owners += [(fn, parsed.scope_name(fn)) for fn in parsed.nodes(ast.FunctionDef, ast.AsyncFunctionDef)]
+    contexts: dict[int, _SqlScope] = {}
+    sinks: dict[int, tuple[ast.Call, str]] = {}  # id(argument) -> (call, sink)
+    used_names: dict[tuple[int, str], tuple[ast.Call, str]] = {}  # (id(owner), name) -> sink
+
+    def owner_of(node: ast.AST) -> ast.AST:
+        return parsed.enclosing_function(node) or tree
+
+    def context(owner: ast.AST) -> _SqlScope:
+        if id(owner) not in contexts:
+            scope = parsed.scope_name(owner) if owner is not tree else ""
+            contexts[id(owner)] = _SqlScope(parsed, owner, scope, module_constants)
+        return contexts[id(owner)]
+
+    for call in parsed.nodes(ast.Call):
+        if not call.args:
+            continue
+        sink = _sink_of(parsed, call)
+        if sink is None:
+            continue
+        first = call.args[0]
+        if isinstance(first, ast.Call) and _sink_of(parsed, first) == "text()" and first.args:
+            first, sink = first.args[0], "text()"
+        sinks[id(first)] = (call, sink)
+        if isinstance(first, ast.Name):
+            used_names.setdefault((id(owner_of(call)), first.id), (call, sink))
     out: list[SqlBuild] = []
-    for owner, scope in owners:
-        ctx = _SqlScope(parsed, owner, scope, module_constants)
-        nodes = list(ctx._own_nodes())
-        sinks: dict[int, tuple[ast.Call, str]] = {}  # id(argument) -> sink
-        used_names: dict[str, tuple[ast.Call, str]] = {}
-        for node in nodes:
-            if not isinstance(node, ast.Call) or not node.args:
-                continue
-            sink = _sink_of(parsed, node)
-            if sink is None:
-                continue
-            first = node.args[0]
-            if isinstance(first, ast.Call) and _sink_of(parsed, first) == "text()" and first.args:
-                first, sink = first.args[0], "text()"
-            sinks[id(first)] = (node, sink)
-            if isinstance(first, ast.Name):
-                used_names.setdefault(first.id, (node, sink))
-        assigned_to: dict[int, str] = {}
-        for node in nodes:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                assigned_to[id(node.value)] = node.targets[0].id
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None or isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-                assigned_to[id(node.value)] = node.target.id
-        for node in nodes:
-            if not isinstance(node, (ast.JoinedStr, ast.BinOp, ast.Call)):
-                continue
-            parent = parsed.parent(node)
-            if isinstance(parent, (ast.BinOp, ast.JoinedStr, ast.FormattedValue)):
-                continue  # the outermost build is the one recorded
-            parts = ctx.interpolated(node)
-            if parts is None:
-                continue
-            direct = sinks.get(id(node))
-            via = assigned_to.get(id(node), "")
-            if isinstance(parent, ast.AugAssign):
-                via = parent.target.id if isinstance(parent.target, ast.Name) else ""
-            reached = direct or (used_names.get(via) if via else None)
-            text = ctx.constant_text(node)
-            if isinstance(parent, ast.AugAssign) and via:
-                text = " ".join(ctx.constant_text(v) for v in ctx.bindings.get(via, [])) + text
-            if reached is None and not SQL_TEXT.search(text):
-                continue
-            if reached is not None and reached[1] != "text()" and not SQL_TEXT.search(text):
-                continue  # .execute() of something that is not SQL text (a command, a job)
-            unsafe = tuple(source_text(p) for p in parts if not ctx.is_safe(p))
-            call, sink = reached if reached else (None, "")
-            out.append(SqlBuild(scope, node.lineno, not unsafe, unsafe,
-                                call.lineno if call is not None else 0, sink,
-                                "" if direct else via))
+    for node in parsed.nodes(ast.JoinedStr, ast.BinOp, ast.Call):
+        if not _is_build(node):
+            continue
+        parent = parsed.parent(node)
+        if isinstance(parent, (ast.BinOp, ast.JoinedStr, ast.FormattedValue)):
+            continue  # the outermost build is the one recorded
+        owner = owner_of(node)
+        ctx = context(owner)
+        parts = ctx.interpolated(node)
+        if parts is None:
+            continue
+        via = ""
+        if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and parent.value is node:
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                via = targets[0].id
+        direct = sinks.get(id(node))
+        reached = direct or (used_names.get((id(owner), via)) if via else None)
+        text = ctx.constant_text(node)
+        if isinstance(parent, ast.AugAssign) and via:
+            text = " ".join(ctx.constant_text(v) for v in ctx.bindings.get(via, [])) + text
+        if not SQL_TEXT.search(text) and (reached is None or reached[1] != "text()"):
+            continue  # not SQL, or .execute() of something that is not SQL text (a command, a job)
+        unsafe = tuple(source_text(p) for p in parts if not ctx.is_safe(p))
+        call, sink = reached if reached else (None, "")
+        out.append(SqlBuild(ctx.scope, node.lineno, not unsafe, unsafe,
+                            call.lineno if call is not None else 0, sink, "" if direct else via))
     return out
 
 
 def role_checks(parsed) -> list[RoleCheck]:
     out = []
-    for fn in parsed.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
-        scope = parsed.scope_name(fn)
-        for test in _tests(fn):
-            if mentions_role(test):
-                out.append(RoleCheck(scope, test.lineno, source_text(test)[:120]))
+    for node in parsed.nodes(ast.If, ast.While, ast.IfExp, ast.Assert):
+        fn = parsed.enclosing_function(node)
+        if fn is None or not mentions_role(node.test):
+            continue
+        out.append(RoleCheck(parsed.scope_name(fn), node.test.lineno, source_text(node.test)[:120]))
     return out
 
 
