@@ -56,7 +56,8 @@ CREDENTIAL_SCHEMES = re.compile(
     r"^(postgres(ql)?|mysql|mariadb|mssql|oracle|sqlite|redis|rediss|amqp|amqps|mongodb|"
     r"mongodb\+srv|clickhouse|cockroachdb|kafka|nats|ftp|sftp|smtp|smtps|https?)([+][a-z0-9_]+)?$", re.IGNORECASE)
 # Values that stand for a password rather than being one: templates and placeholders.
-TEMPLATE_PASSWORD = re.compile(r"[{}$%<>*]|^(password|pass|pwd|secret|x+|\.\.\.)$", re.IGNORECASE)
+TEMPLATE_PASSWORD = re.compile(r"[{}$%<>*]|^(password|pass|pwd|secret|x+|\.\.\.|postgres|root|admin|changeme|"
+                               r"test|dev|user|guest|example|mysql|redis)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -94,14 +95,19 @@ EXECUTE_METHODS = frozenset({"execute", "executemany", "exec_driver_sql", "execu
                              "raw", "mogrify", "copy_expert"})
 SAFE_CALLS = frozenset({"int", "float", "bool", "len", "abs", "round", "uuid.UUID", "str.isdigit"})
 PLACEHOLDER = re.compile(r"^\s*(\?|%s|:\w+|\$\d+|,|\s)*\s*$")
+# Parameters typed like this cannot carry SQL text (FastAPI validates them at the edge; a
+# caller passing a str to an int parameter is a type error the rest of the code would hit).
+SAFE_ANNOTATION = re.compile(r"^(Optional\[)?(int|float|bool|UUID|uuid\.UUID|date|datetime|"
+                             r"datetime\.date|datetime\.datetime|Decimal|Literal\[.*\])\]?( \| None)?$")
 # A file that never says any of these has no SQL to analyse.
-SQL_HINT = re.compile(r"select|insert|update|delete|where|order by|text\(|execute|fetch", re.I)
+SQL_HINT = re.compile(r"select|insert|update|delete|where|order by|text\(|execute|fetch", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class SqlBuild:
     scope: str
     line: int  # where the string is built (ruff S608 reports this line)
+    line_text: str  # that line, stripped: the ruff bridge identifies lines by their text
     safe: bool
     unsafe_parts: tuple[str, ...]  # source text of the interpolated values that are not safe
     sink_line: int = 0  # where it is executed, 0 when not seen in the same function
@@ -123,7 +129,7 @@ class _SqlScope:
         self.loop_targets: set[str] = set()
         if isinstance(body_owner, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for arg in [*body_owner.args.posonlyargs, *body_owner.args.args, *body_owner.args.kwonlyargs]:
-                if arg.annotation is not None and "Literal[" in source_text(arg.annotation):
+                if arg.annotation is not None and SAFE_ANNOTATION.match(source_text(arg.annotation)):
                     self.literal_params.add(arg.arg)
         for node in self._own_nodes():
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -266,16 +272,28 @@ class _SqlScope:
             return self.is_safe(node.left, depth + 1) and self.is_safe(node.right, depth + 1)
         return False
 
-    def _placeholder_list(self, node: ast.expr | None) -> bool:
+    def _placeholder_list(self, node: ast.expr | None, loop_names: frozenset[str] = frozenset()) -> bool:
+        """Bound-parameter markers: `["%s"] * len(ids)`, `(f":id{i}" for i in range(n))`,
+        `"?" * n`, `", ".join(...)` of those."""
         if node is None:
             return False
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join":
-            return self._placeholder_list(node.args[0] if node.args else None)
-        constants = [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
-        names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        markers = all(PLACEHOLDER.match(c) for c in constants)
-        return bool(constants) and markers and names <= (self.loop_targets | {"range", "len", "enumerate", "i", "n"}
-                                                         | set(self.bindings) | set(self.module_constants))
+            return self._placeholder_list(node.args[0] if node.args else None, loop_names)
+        if isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp)):
+            targets = frozenset(n.id for gen in node.generators for n in ast.walk(gen.target)
+                                if isinstance(n, ast.Name))
+            return self._placeholder_list(node.elt, loop_names | targets)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            return self._placeholder_list(node.left, loop_names) or self._placeholder_list(node.right, loop_names)
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return bool(node.elts) and all(self._placeholder_list(e, loop_names) for e in node.elts)
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, str) and bool(PLACEHOLDER.match(node.value))
+        if isinstance(node, ast.JoinedStr):
+            return all(self._placeholder_list(v, loop_names) for v in node.values)
+        if isinstance(node, ast.FormattedValue):
+            return isinstance(node.value, ast.Name) and node.value.id in loop_names
+        return False
 
 
 def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
@@ -365,7 +383,7 @@ def sql_builds(parsed) -> list[SqlBuild]:
             continue  # not SQL, or .execute() of something that is not SQL text (a command, a job)
         unsafe = tuple(source_text(p) for p in parts if not ctx.is_safe(p))
         call, sink = reached if reached else (None, "")
-        out.append(SqlBuild(ctx.scope, node.lineno, not unsafe, unsafe,
+        out.append(SqlBuild(ctx.scope, node.lineno, parsed.line_text(node.lineno), not unsafe, unsafe,
                             call.lineno if call is not None else 0, sink, "" if direct else via))
     return out
 
@@ -395,7 +413,86 @@ def credential_url_facts(parsed) -> list[CredentialUrl]:
     return out
 
 
+# -- secrets a startup check rejects ----------------------------------------------------------
+VALIDATOR_DECORATORS = frozenset({"field_validator", "validator", "model_validator", "root_validator"})
+
+
+@dataclass(frozen=True)
+class CheckedSecret:
+    """A literal setting default that the same module rejects at startup: a validator of
+    its class names the field, or a comparison with the literal mentions the name."""
+
+    line: int
+    line_text: str  # the ruff bridge identifies lines by their text
+    name: str
+
+
+def _literal_default(value: ast.expr | None) -> str | None:
+    if isinstance(value, ast.Call):
+        func = dotted_name(value.func) or ""
+        if func.rsplit(".", 1)[-1] == "Field":
+            default = next((k.value for k in value.keywords if k.arg == "default"), None)
+            value = default if default is not None else (value.args[0] if value.args else None)
+        elif func in ("os.getenv", "os.environ.get", "getenv") and len(value.args) > 1:
+            value = value.args[1]
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value.value
+    return None
+
+
+def checked_secrets(parsed) -> list[CheckedSecret]:
+    compared: set[tuple[str, str]] = set()  # (name, literal) compared anywhere in the module
+    compare_lines: dict[tuple[str, str], list[int]] = {}
+    for node in parsed.nodes(ast.Compare):
+        operands = [node.left, *node.comparators]
+        literals = [o.value for o in operands if isinstance(o, ast.Constant) and isinstance(o.value, str)]
+        literals += [e.value for o in operands if isinstance(o, (ast.Tuple, ast.List, ast.Set))
+                     for e in o.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        names = [n.attr if isinstance(n, ast.Attribute) else n.id for o in operands for n in ast.walk(o)
+                 if isinstance(n, (ast.Name, ast.Attribute))]
+        for pair in ((name, literal) for name in names for literal in literals):
+            compared.add(pair)
+            compare_lines.setdefault(pair, []).append(node.lineno)
+    out = []
+    defaults: set[tuple[str, str]] = set()
+    for cls in parsed.nodes(ast.ClassDef):
+        validated: set[str] = set()
+        for fn in cls.body:
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for deco in fn.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                kind = (dotted_name(target) or "").rsplit(".", 1)[-1]
+                if kind in ("field_validator", "validator") and isinstance(deco, ast.Call):
+                    validated.update(a.value for a in deco.args if isinstance(a, ast.Constant))
+                elif kind in ("model_validator", "root_validator"):
+                    validated.update(_identifiers(fn))
+        for stmt in cls.body:
+            target = stmt.target if isinstance(stmt, ast.AnnAssign) else (
+                stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None)
+            if not isinstance(target, ast.Name):
+                continue
+            literal = _literal_default(stmt.value)
+            if literal:
+                defaults.add((target.id, literal))
+            if literal and (target.id in validated or (target.id, literal) in compared):
+                out.append(CheckedSecret(stmt.lineno, parsed.line_text(stmt.lineno), target.id))
+    for stmt in parsed.tree.body:
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            target = stmt.target if isinstance(stmt, ast.AnnAssign) else stmt.targets[0]
+            literal = _literal_default(stmt.value)
+            if isinstance(target, ast.Name) and literal:
+                defaults.add((target.id, literal))
+                if (target.id, literal) in compared:
+                    out.append(CheckedSecret(stmt.lineno, parsed.line_text(stmt.lineno), target.id))
+    # The comparisons themselves (`if settings.secret == "changeme": raise`) hold no secret.
+    for pair in defaults & compared:
+        for line in compare_lines.get(pair, []):
+            out.append(CheckedSecret(line, parsed.line_text(line), pair[0]))
+    return out
+
+
 def extract(parsed) -> list[object]:
     if parsed.kind not in ("source", "test", "migration"):
         return []
-    return [*role_checks(parsed), *credential_url_facts(parsed), *sql_builds(parsed)]
+    return [*role_checks(parsed), *credential_url_facts(parsed), *sql_builds(parsed), *checked_secrets(parsed)]
