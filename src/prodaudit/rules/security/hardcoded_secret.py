@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
+from prodaudit.findings import Confidence, Dimension, Finding, Location, Severity
 from prodaudit.model.extractors.security import CheckedSecret, credential_urls, mask
 from prodaudit.model.security import ENV_GET, unwrap_default
 from prodaudit.rules.base import BridgedRule, ProjectRule, RuleMeta, register
@@ -169,9 +169,11 @@ class HardcodedSecret(BridgedRule, ProjectRule):
         else:
             message = (f"Secret setting `{name}` has a literal default {_preview(value)}: every environment "
                        f"without the variable shares a key that anyone with the repository can read")
-        return self.finding(message, where, anchor=anchor, severity=Severity.HIGH,
-                            fix="Remove the default so the app refuses to start without the variable "
-                                "(or validate it at startup)." + ("" if env_read else ""))
+        fix = ("Read the variable without a default (os.environ['NAME'] fails at startup when it is "
+               "missing)." if env_read else
+               "Remove the default so the app refuses to start without the variable (or validate it at "
+               "startup).")
+        return self.finding(message, where, anchor=anchor, severity=Severity.HIGH, fix=fix)
 
     @staticmethod
     def checked_elsewhere(project, literal: str, name: str, path: str, line: int) -> bool:
@@ -239,6 +241,3 @@ class HardcodedSecret(BridgedRule, ProjectRule):
 
 def _preview(value: str) -> str:
     return repr(value if len(value) <= 6 else value[:3] + "...")
-
-
-__all__ = ["Evidence", "HardcodedSecret"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
 from prodaudit.model.extractors.security import SqlBuild
@@ -53,7 +54,7 @@ class SqlInjection(BridgedRule, ProjectRule):
     )
 
     # SQL built where we cannot see it executed is a review item, not a proven injection.
-    severity_by_code = {"S608": Severity.MEDIUM}
+    severity_by_code: ClassVar[dict[str, Severity]] = {"S608": Severity.MEDIUM}
 
     def check_project(self, project) -> Iterator[Finding]:
         builds = [(m, b) for m, b in project.security.sql_builds() if not b.safe and b.sink_line]
