@@ -87,7 +87,7 @@ def login_like(url: str, handler_name: str = "") -> str:
         if word in last:
             return {"logon": "login", "signin": "login", "registration": "register", "signup": "register"}.get(word, word)
     if last == {"auth"} or last == {"authenticate"}:
-        return "login"
+        return "token"
     if {"sign", "in"} <= last:
         return "login"
     if {"sign", "up"} <= last:

@@ -168,8 +168,8 @@ class UnauthenticatedEndpoint(ProjectRule):
         else:
             severity = Severity.MEDIUM  # a POST that writes nothing we can see
         if paid is not None and write is None:
-            what = f"spends money on each call ({paid[0].service} API)"
-            reasons = [r for r in reasons if not r.startswith("calls the paid")]
+            what = "spends money on each call"
+            reasons = [f"{paid[0].service} API" if r.startswith("calls the paid") else r for r in reasons]
         elif state_changing and write is None and endpoint.method == "POST" and not reasons:
             what = "accepts POST requests (no write found)"
         else:
