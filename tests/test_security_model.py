@@ -125,3 +125,30 @@ use = (settings.cors_origins, settings.debug, settings.key, ORIGINS, settings.mi
     call_values = [a for a in project.modules["main.py"].assignments if a.target == "use"][0].value.items
     assert [security.setting_literal(v, module) for v in call_values] == [
         ["https://a.example"], True, "dev", ["*"], None]
+
+
+def test_good_practices(tmp_path: Path) -> None:
+    project = _project(tmp_path, {"auth.py": '''
+import hmac
+
+import jwt
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from passlib.context import CryptContext
+
+app = FastAPI()
+app.add_middleware(CORSMiddleware, allow_origins=["https://a.example"], allow_credentials=True)
+pwd_context = CryptContext(schemes=["argon2"])
+
+
+def check(signature: str, expected: str) -> bool:
+    return hmac.compare_digest(signature, expected)
+
+
+def decode(token: str, key: str) -> dict:
+    return jwt.decode(token, key, algorithms=["HS256"])
+'''})
+    practices = {p.topic: p for p in project.security.good_practices()}
+    assert sorted(practices) == ["constant-time-compare", "cors", "jwt", "password-hashing"]
+    assert practices["jwt"].description == "every jwt.decode pins its algorithms (1 call)"
+    assert str(practices["cors"].locations[0]) == "auth.py:10"

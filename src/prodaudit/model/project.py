@@ -286,7 +286,8 @@ class Project:
         return max(candidates, key=lambda w: w.max_replicas or w.replicas or 0, default=None)
 
     def extra_inventory(self) -> dict[str, object]:
-        """Inventory sections of the deployment and dependency models."""
-        from prodaudit.report.model_json import dependencies_json, deployment_json
+        """Inventory sections of the deployment, dependency and security models."""
+        from prodaudit.report.model_json import dependencies_json, deployment_json, to_json
 
-        return {"deployment": deployment_json(self), "dependencies": dependencies_json(self)}
+        return {"deployment": deployment_json(self), "dependencies": dependencies_json(self),
+                "security_practices": to_json(self.security.good_practices())}

@@ -51,6 +51,8 @@ NOT_AUTH_MIDDLEWARE = re.compile(r"(cors|gzip|trustedhost|session|csrf|prometheu
 BASE_SETTINGS = re.compile(r"(^|\.)BaseSettings$")
 FIELD_CALLS = frozenset({"Field", "pydantic.Field", "pydantic.fields.Field", "sqlmodel.Field"})
 ENV_GET = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault"})
+SLOW_HASHES = ("passlib.", "bcrypt.hashpw", "bcrypt.gensalt", "argon2.", "pwdlib.", "hashlib.scrypt",
+               "hashlib.pbkdf2_hmac", "werkzeug.security.generate_password_hash")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,15 @@ class PaidCall:
 class AuthMiddleware:
     location: Location
     description: str  # "AuthMiddleware added with add_middleware", "@app.middleware('http') check_auth"
+
+
+@dataclass(frozen=True)
+class GoodPractice:
+    """Security done right, with where: the "what works" part of a review."""
+
+    topic: str  # password-hashing, constant-time-compare, cors, jwt, sql
+    description: str
+    locations: tuple[Location, ...]
 
 
 @dataclass(frozen=True)
@@ -335,12 +346,55 @@ class SecurityModel:
                     return graph.class_from_name(where, returned.text.split("(")[0], returned.name)
         return None
 
+    # -- what works ---------------------------------------------------------------------------
+    def good_practices(self) -> tuple[GoodPractice, ...]:
+        """Positive facts with evidence: slow password hashing, constant-time comparisons,
+        restricted CORS, JWT decoded with pinned algorithms, SQL only parameterised."""
+        found: dict[str, list[Location]] = {}
+        for module in self.project.summaries("source"):
+            for call in module.calls:
+                where = Location(module.path, call.line)
+                if call.name.startswith(SLOW_HASHES):
+                    found.setdefault("password-hashing", []).append(where)
+                elif call.name in ("hmac.compare_digest", "secrets.compare_digest"):
+                    found.setdefault("constant-time-compare", []).append(where)
+                elif call.name in ("jwt.decode", "jose.jwt.decode") and not call.has_star_args:
+                    key = "jwt" if call.keyword("algorithms") is not None or len(call.args) > 2 else "jwt-unpinned"
+                    found.setdefault(key, []).append(where)
+                elif call.callee.rsplit(".", 1)[-1] == "add_middleware" and call.args and \
+                        call.args[0].text.rsplit(".", 1)[-1] == "CORSMiddleware":
+                    origins = self.setting_literal(call.keyword("allow_origins"), module, call.scope)
+                    if isinstance(origins, list) and "*" not in origins and not call.keyword("allow_origin_regex"):
+                        found.setdefault("cors", []).append(where)
+        out = []
+        if found.get("password-hashing"):
+            out.append(GoodPractice("password-hashing", "passwords hashed with a slow, salted hash "
+                                    "(bcrypt/argon2/scrypt/PBKDF2)", tuple(found["password-hashing"][:5])))
+        if found.get("constant-time-compare"):
+            out.append(GoodPractice("constant-time-compare", "secrets compared with compare_digest",
+                                    tuple(found["constant-time-compare"][:5])))
+        if found.get("jwt") and not found.get("jwt-unpinned"):
+            out.append(GoodPractice("jwt", f"every jwt.decode pins its algorithms ({_count(found['jwt'], 'call')})",
+                                    tuple(found["jwt"][:5])))
+        if found.get("cors"):
+            out.append(GoodPractice("cors", "CORS restricted to listed origins", tuple(found["cors"][:5])))
+        executed = [(m, b) for m, b in self.sql_builds() if b.sink_line]
+        if executed and all(b.safe for _, b in executed):
+            out.append(GoodPractice("sql", f"no string-built SQL with request values reaches execute() "
+                                           f"({_count(executed, 'built query', 'built queries')} use only constants or allow-lists)",
+                                    tuple(Location(m.path, b.line) for m, b in executed[:5])))
+        return tuple(out)
+
     # -- per-module facts, for convenience ---------------------------------------------------
     def credential_urls(self) -> list[tuple[ModuleSummary, CredentialUrl]]:
         return [(m, f) for m in self.project.summaries("source") for f in m.facts_of(CredentialUrl)]
 
     def sql_builds(self) -> list[tuple[ModuleSummary, SqlBuild]]:
         return [(m, f) for m in self.project.summaries("source") for f in m.facts_of(SqlBuild)]
+
+
+def _count(items, one: str, many: str = "") -> str:
+    return f"{len(items)} {one if len(items) == 1 else (many or one + 's')}"
 
 
 class _Unknown:
