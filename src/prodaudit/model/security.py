@@ -35,8 +35,10 @@ PAID_HOSTS = {"api.openai.com": "OpenAI", "api.anthropic.com": "Anthropic",
               "openrouter.ai": "OpenRouter", "api.mistral.ai": "Mistral", "api.groq.com": "Groq"}
 # Calls that authenticate or verify a caller when made inside a handler.
 INLINE_AUTH_CALL = re.compile(
-    r"^(verify|validate|check)_?(token|jwt|signature|sig|auth|api_?key|access|init_?data|telegram\w*|"
-    r"webhook\w*|hmac|credentials|session|admin|user|request|callback\w*|secret\w*|bearer)$|"
+    r"^verify_?(token|jwt|signature|sig|auth\w*|api_?key|access|init_?data|telegram\w*|webhook\w*|hmac|"
+    r"credentials|session|admin|user|callback\w*|secret\w*|bearer)$|"
+    r"^(validate|check)_?(token|jwt|signature|api_?key|init_?data|telegram\w*|webhook\w*|hmac|credentials|"
+    r"auth\w*|secret\w*|access|bearer)$|"
     r"^(authenticate\w*|authori[sz]e\w*|require_\w+|get_current_\w+|decode_(access_|auth_)?token|"
     r"decode_jwt|compare_digest|construct_event|verify)$", re.IGNORECASE)
 INLINE_AUTH_NAMES = frozenset({"jwt.decode", "jose.jwt.decode", "hmac.compare_digest",
