@@ -292,6 +292,12 @@ class Project:
         return entries
 
     @cached_property
+    def security(self):
+        from prodaudit.model.security import build_security
+
+        return build_security(self)
+
+    @cached_property
     def singletons(self):
         from prodaudit.model.state import build_singletons
 
@@ -360,13 +366,14 @@ class Project:
         return max(candidates, key=lambda w: w.max_replicas or w.replicas or 0, default=None)
 
     def extra_inventory(self) -> dict[str, object]:
-        """Inventory sections of the deployment and dependency models."""
-        from prodaudit.report.model_json import dependencies_json, deployment_json
+        """Inventory sections of the deployment, dependency and security models."""
+        from prodaudit.report.model_json import dependencies_json, deployment_json, to_json
 
         from prodaudit.report.model_json import orm_json, settings_json
 
         return {"deployment": deployment_json(self), "dependencies": dependencies_json(self),
-                "settings": settings_json(self), "orm": orm_json(self)}
+                "settings": settings_json(self), "orm": orm_json(self),
+                "security_practices": to_json(self.security.good_practices())}
 
     @cached_property
     def startup_requirements(self):
