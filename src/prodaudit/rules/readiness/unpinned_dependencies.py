@@ -11,8 +11,9 @@ class UnpinnedDependencies(ProjectRule):
     """
     ## What it does
     Reports runtime dependencies with no upper bound (only `>=`, or no version at all)
-    when the project has no lock file (poetry.lock, uv.lock, Pipfile.lock, pdm.lock, or a
-    requirements file where every entry is pinned with `==`).
+    when the project has no lock file (poetry.lock, uv.lock, Pipfile.lock, pdm.lock) and
+    no requirements file pins them with `==` (a compiled requirements.txt locks what it
+    pins; a requirements-dev.txt pinning only test tools locks nothing else).
 
     ## Why is this bad?
     Every build resolves to whatever is newest that day. A major release of a dependency
@@ -45,9 +46,13 @@ class UnpinnedDependencies(ProjectRule):
 
     def check_project(self, project) -> Iterator[Finding]:
         report = project.dependencies
-        if report.lock_files:
+        # A lock-file format locks everything. A fully pinned requirements file only locks
+        # the names it pins (requirements-dev.txt pinning pytest does not lock fastapi).
+        if any(not lock.endswith((".txt", ".in")) for lock in report.lock_files):
             return
-        loose = [d for d in report.dependencies if d.status == "unbounded" and d.group == "main"]
+        pinned = {d.name for d in report.dependencies if d.status == "pinned"}
+        loose = [d for d in report.dependencies
+                 if d.status == "unbounded" and d.group == "main" and d.name not in pinned]
         if not loose:
             return
         names = ", ".join(d.name for d in loose[:8]) + (" ..." if len(loose) > 8 else "")
