@@ -232,7 +232,9 @@ class Generator:
     def generate(self, lines: int) -> None:
         # The fixed part: core package, deployment files.
         for path in sorted(p for p in (TEMPLATES / "fixed").rglob("*") if p.is_file()):
-            self.add(path.relative_to(TEMPLATES / "fixed").as_posix(), path.read_text(encoding="utf-8"))
+            # Python files are stored as .py.tmpl so that no tool lints them as our code.
+            rel = path.relative_to(TEMPLATES / "fixed").as_posix().removesuffix(".tmpl")
+            self.add(rel, path.read_text(encoding="utf-8"))
         used: set[str] = set()
         by_area: dict[str, list[Domain]] = {}
         domains: list[Domain] = []
