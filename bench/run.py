@@ -33,6 +33,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -50,7 +51,9 @@ SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache_
 # -- measuring ----------------------------------------------------------------------------
 @dataclass
 class Sample:
-    seconds: float
+    seconds: float                  # wall clock
+    cpu: float = 0.0                # user + sys of the measured process(es)
+    others: float = 0.0             # share of the machine's CPUs busy with other processes
     rss_kb: int | None = None
     stages: dict[str, float] = field(default_factory=dict)  # stage -> ms, from --profile
 
@@ -58,6 +61,78 @@ class Sample:
 def spread(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values),
             "runs": list(values)}
+
+
+# -- the machine is shared: measure and wait out other load --------------------------------
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+NCPU = os.cpu_count() or 1
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies of the whole machine, from /proc/stat; None off Linux."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    busy = sum(fields[:8]) - idle  # user nice system idle iowait irq softirq steal
+    return busy, busy + idle
+
+
+def busy_share(window: float = 1.0) -> float | None:
+    """Share of all CPUs busy over the next `window` seconds (this process is idle)."""
+    before = cpu_ticks()
+    time.sleep(window)
+    after = cpu_ticks()
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def wait_for_idle(max_wait: float, threshold: float, log) -> None:
+    """Before a timed run: wait (at most max_wait s) until other load is under threshold."""
+    if max_wait <= 0:
+        return
+    deadline = time.monotonic() + max_wait
+    announced = False
+    while True:
+        share = busy_share()
+        if share is None or share < threshold:
+            return
+        if time.monotonic() >= deadline:
+            log(f"    machine still {share:.0%} busy after {max_wait:.0f} s; measuring anyway")
+            return
+        if not announced:
+            log(f"    machine {share:.0%} busy with other processes; waiting (max {max_wait:.0f} s)")
+            announced = True
+
+
+class Measure:
+    """Wall time, and how busy the machine was with *other* processes meanwhile."""
+
+    def __enter__(self) -> Self:
+        self.ticks = cpu_ticks()
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = time.perf_counter() - self.start
+        self.end_ticks = cpu_ticks()
+
+    def others(self, own_cpu: float) -> float:
+        if self.ticks is None or self.end_ticks is None or self.seconds <= 0:
+            return 0.0
+        busy = (self.end_ticks[0] - self.ticks[0]) / CLK_TCK
+        return max(0.0, busy - own_cpu) / (self.seconds * NCPU)
+
+
+def wait_child(proc: subprocess.Popen) -> tuple[int, float, int]:
+    """Reap a child with wait4: (exit code, user+sys seconds, ru_maxrss kB). The rusage
+    covers the child and every descendant it waited for."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def rss_method() -> str:
@@ -140,20 +215,21 @@ def run_prodaudit(tree: Path, cache_dir: Path, report: Path, method: str,
         command += ["--jobs", str(jobs)]
     if method == "gnu-time":
         command = [GNU_TIME, "-v", *command]
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    poller = None
-    if method in ("psutil", "proc"):
-        poller = Poller(proc.pid, method)
-        poller.start()
-    _, stderr = proc.communicate()
-    seconds = time.perf_counter() - start
+    with Measure() as measure:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        poller = None
+        if method in ("psutil", "proc"):
+            poller = Poller(proc.pid, method)
+            poller.start()
+        stderr = proc.stderr.read()
+        proc.stderr.close()
+        returncode, cpu, _ = wait_child(proc)
     if poller:
         poller.done.set()
         poller.join()
     # 0: ran; 1: the project's own fail-on matched. Anything else is a failure.
-    if proc.returncode not in (0, 1):
+    if returncode not in (0, 1):
         raise SystemExit(f"prodaudit failed (exit {proc.returncode}) on {tree}:\n{stderr[-3000:]}")
     stages = {}
     for line in stderr.splitlines():
@@ -166,7 +242,7 @@ def run_prodaudit(tree: Path, cache_dir: Path, report: Path, method: str,
         rss = int(match.group(1)) if match else None
     elif poller:
         rss = poller.peak_kb or None
-    return Sample(seconds, rss, stages)
+    return Sample(measure.seconds, cpu, measure.others(cpu), rss, stages)
 
 
 def python_files(tree: Path) -> tuple[list[tuple[Path, str]], str]:
@@ -187,16 +263,18 @@ def python_files(tree: Path) -> tuple[list[tuple[Path, str]], str]:
         return files, "os.walk (prodaudit not importable here)"
 
 
-def bare_parse(paths: list[Path]) -> float:
+def bare_parse(paths: list[Path]) -> Sample:
     """Read and ast.parse every file, in this process, on one core."""
-    start = time.perf_counter()
-    for path in paths:
-        try:
-            data = path.read_bytes()
-            ast.parse(data, str(path))
-        except (OSError, SyntaxError, ValueError):
-            continue  # prodaudit reports these files as unparseable; parse cost still paid
-    return time.perf_counter() - start
+    cpu = time.process_time()
+    with Measure() as measure:
+        for path in paths:
+            try:
+                data = path.read_bytes()
+                ast.parse(data, str(path))
+            except (OSError, SyntaxError, ValueError):
+                continue  # prodaudit reports these files as unparseable; parse cost still paid
+    cpu = time.process_time() - cpu
+    return Sample(measure.seconds, cpu, measure.others(cpu))
 
 
 def ruff_binary() -> str:
@@ -205,21 +283,47 @@ def ruff_binary() -> str:
     return os.fsdecode(find_ruff_bin())
 
 
-def run_ruff(binary: str, tree: Path) -> float:
+def run_ruff(binary: str, tree: Path) -> Sample:
     command = [binary, "check", "--isolated", "--no-cache", "--select", "ALL", "--exit-zero",
                "-q", str(tree)]
-    start = time.perf_counter()
-    proc = subprocess.run(command, check=False, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"ruff failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
-    return seconds
+    with Measure() as measure:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        stderr = proc.stderr.read()
+        proc.stderr.close()
+        returncode, cpu, rss = wait_child(proc)
+    if returncode != 0:
+        raise SystemExit(f"ruff failed (exit {returncode}): {stderr[-2000:]}")
+    return Sample(measure.seconds, cpu, measure.others(cpu), rss)
 
 
 # -- one tree -----------------------------------------------------------------------------
-def bench_tree(tree: Path, runs: int, method: str, jobs: int | None, log) -> dict:
+@dataclass
+class Settings:
+    runs: int
+    method: str
+    jobs: int | None
+    idle_wait: float
+    idle_threshold: float
+
+
+def summary(samples: list[Sample]) -> dict:
+    if not samples:
+        return {}
+    median_run = sorted(samples, key=lambda s: s.seconds)[len(samples) // 2]
+    out = {"seconds": spread([s.seconds for s in samples]),
+           "cpu_seconds": spread([s.cpu for s in samples]),
+           "others_busy": spread([s.others for s in samples]),
+           "median_run_stages_ms": median_run.stages}
+    rss = [s.rss_kb for s in samples if s.rss_kb]
+    if rss:
+        out["peak_rss_kb"] = spread(rss)
+    return out
+
+
+def bench_tree(tree: Path, opts: Settings, log) -> dict:
     tree = tree.resolve()
+    runs = opts.runs
     files, found_by = python_files(tree)
     paths = [p for p, _ in files]
     lines = 0
@@ -233,70 +337,72 @@ def bench_tree(tree: Path, runs: int, method: str, jobs: int | None, log) -> dic
                     "file_set": found_by}
     log(f"{tree}: {len(paths)} .py files, {lines} lines ({found_by})")
 
-    log(f"  bare ast.parse x{runs}")
-    result["bare_parse"] = spread([bare_parse(paths) for _ in range(runs)])
+    def idle() -> None:
+        wait_for_idle(opts.idle_wait, opts.idle_threshold, log)
+
+    samples: dict[str, list[Sample]] = {"bare_parse": [], "ruff": [], "cold": [], "warm": [],
+                                        "warm_one_changed": []}
+    for i in range(runs):
+        log(f"  bare ast.parse {i + 1}/{runs}")
+        idle()
+        samples["bare_parse"].append(bare_parse(paths))
 
     binary = ruff_binary()
-    log(f"  ruff x{runs}")
     run_ruff(binary, tree)  # warm-up, not counted
-    result["ruff"] = spread([run_ruff(binary, tree) for _ in range(runs)])
+    for i in range(runs):
+        log(f"  ruff {i + 1}/{runs}")
+        idle()
+        samples["ruff"].append(run_ruff(binary, tree))
 
     scratch = Path(tempfile.mkdtemp(prefix="prodaudit-bench-"))
-    sources = sorted((p for p, kind in files if kind == "source"), key=lambda p: (p.stat().st_size, str(p)))
+    sources = sorted((p for p, kind in files if kind == "source"),
+                     key=lambda p: (p.stat().st_size, str(p)))
     changed = sources[len(sources) // 2] if sources else (paths[len(paths) // 2] if paths else None)
     original = changed.read_bytes() if changed else b""
     original_stat = changed.stat() if changed else None
+    report = scratch / "report.json"
     try:
         # One untimed run first: byte-compiles prodaudit if needed, warms the page cache.
         log("  prodaudit warm-up (not counted)")
-        run_prodaudit(tree, scratch / "warmup-cache", scratch / "warmup.json", method, jobs)
+        run_prodaudit(tree, scratch / "warmup-cache", report, opts.method, opts.jobs)
         shutil.rmtree(scratch / "warmup-cache", ignore_errors=True)
 
-        cold: list[Sample] = []
         for i in range(runs):
             log(f"  prodaudit cold {i + 1}/{runs}")
             cache_dir = scratch / f"cold-{i}"  # fresh, empty cache every run
-            cold.append(run_prodaudit(tree, cache_dir, scratch / "report.json", method, jobs))
+            idle()
+            samples["cold"].append(run_prodaudit(tree, cache_dir, report, opts.method, opts.jobs))
             if i < runs - 1:
                 shutil.rmtree(cache_dir, ignore_errors=True)
         warm_cache = scratch / f"cold-{runs - 1}"  # filled by the last cold run
 
-        warm = []
         for i in range(runs):
             log(f"  prodaudit warm {i + 1}/{runs}")
-            warm.append(run_prodaudit(tree, warm_cache, scratch / "report.json", method, jobs))
+            idle()
+            samples["warm"].append(run_prodaudit(tree, warm_cache, report, opts.method, opts.jobs))
 
-        one_changed = []
         if changed is not None:
             for i in range(runs):
                 log(f"  prodaudit warm, one file changed {i + 1}/{runs}")
                 # A new comment each run: that file (and only it) misses the cache.
                 changed.write_bytes(original + f"\n# prodaudit bench edit {i}\n".encode())
-                one_changed.append(run_prodaudit(tree, warm_cache, scratch / "report.json",
-                                                 method, jobs))
+                idle()
+                samples["warm_one_changed"].append(
+                    run_prodaudit(tree, warm_cache, report, opts.method, opts.jobs))
     finally:
         if changed is not None:
             changed.write_bytes(original)
             os.utime(changed, ns=(original_stat.st_atime_ns, original_stat.st_mtime_ns))
         shutil.rmtree(scratch, ignore_errors=True)
 
-    def summary(samples: list[Sample]) -> dict:
-        if not samples:
-            return {}
-        times = [s.seconds for s in samples]
-        median_run = sorted(samples, key=lambda s: s.seconds)[len(samples) // 2]
-        out = {"seconds": spread(times), "median_run_stages_ms": median_run.stages}
-        rss = [s.rss_kb for s in samples if s.rss_kb]
-        if rss:
-            out["peak_rss_kb"] = spread(rss)
-        return out
-
-    result["cold"] = summary(cold)
-    result["warm"] = summary(warm)
-    result["warm_one_changed"] = summary(one_changed)
+    for name, values in samples.items():
+        result[name] = summary(values)
     result["changed_file"] = str(changed.relative_to(tree)) if changed else None
-    bare = result["bare_parse"]["median"]
+    bare = result["bare_parse"]["seconds"]["median"]
     result["cold_over_bare"] = result["cold"]["seconds"]["median"] / bare if bare else None
+    bare_cpu = result["bare_parse"]["cpu_seconds"]["median"]
+    result["cold_cpu_over_bare_cpu"] = (result["cold"]["cpu_seconds"]["median"] / bare_cpu
+                                        if bare_cpu else None)
     return result
 
 
@@ -311,45 +417,55 @@ def fmt_mb(stats: dict | None) -> str:
     return f"{stats['median'] / 1024:.0f} MB ({stats['min'] / 1024:.0f}-{stats['max'] / 1024:.0f})"
 
 
+def fmt_share(stats: dict) -> str:
+    return f"{stats['median']:.0%} (max {stats['max']:.0%})"
+
+
 def render(result: dict, runs: int) -> str:
     cold, warm, one = result["cold"], result["warm"], result["warm_one_changed"]
     ratio = result["cold_over_bare"]
     warm_s = warm["seconds"]["median"]
     scale = "" if abs(result["lines"] - 200_000) <= 20_000 else \
         f" (target stated for 200k lines; this tree has {result['lines'] // 1000}k)"
-    rows = [
-        ("Python files", f"{result['py_files']}", ""),
-        ("lines", f"{result['lines']}", ""),
-        ("bare ast.parse (1 core, in-process)", fmt_s(result["bare_parse"]), ""),
-        ("prodaudit cold (empty cache)", fmt_s(cold["seconds"]), ""),
-        ("prodaudit warm (same cache)", fmt_s(warm["seconds"]), ""),
-        ("prodaudit warm, 1 file changed", fmt_s(one["seconds"]) if one else "n/a", ""),
-        ("ruff check --select ALL", fmt_s(result["ruff"]), "all cores, no cache"),
-        ("prodaudit peak RSS, cold", fmt_mb(cold.get("peak_rss_kb")), ""),
-        ("prodaudit peak RSS, warm", fmt_mb(warm.get("peak_rss_kb")), ""),
-        ("cold / bare parse", f"{ratio:.1f}x",
-         f"target <= {TARGET_COLD_RATIO:.0f}x: {'PASS' if ratio <= TARGET_COLD_RATIO else 'MISS'}"),
-        ("warm", f"{warm_s:.2f} s",
-         (f"target <= {TARGET_WARM_SECONDS:.0f} s: "
-          f"{'PASS' if warm_s <= TARGET_WARM_SECONDS else 'MISS'}{scale}")),
-        ("cold / ruff", f"{cold['seconds']['median'] / result['ruff']['median']:.1f}x", ""),
+    verdict_cold = "PASS" if ratio <= TARGET_COLD_RATIO else "MISS"
+    verdict_warm = "PASS" if warm_s <= TARGET_WARM_SECONDS else "MISS"
+    timed = [
+        ("bare ast.parse (1 core, in-process)", result["bare_parse"]),
+        ("prodaudit cold (empty cache)", cold),
+        ("prodaudit warm (same cache)", warm),
+        ("prodaudit warm, 1 file changed", one),
+        ("ruff check --select ALL (no cache)", result["ruff"]),
     ]
     out = [f"### {result['tree']}", "",
-           (f"median of {runs} runs, (min-max); file set: {result['file_set']}; "
+           (f"{result['py_files']} Python files, {result['lines']} lines "
+            f"(file set: {result['file_set']}); median of {runs} runs (min-max); "
             f"changed file: {result['changed_file']}"), "",
-           "| figure | value | note |", "|---|---|---|"]
-    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    stages = [s for s in cold["median_run_stages_ms"]]
+           "| figure | wall | CPU (user+sys) | others' load | peak RSS |",
+           "|---|---|---|---|---|"]
+    for label, part in timed:
+        if not part:
+            out.append(f"| {label} | n/a | | | |")
+            continue
+        rss = fmt_mb(part.get("peak_rss_kb")) if "peak_rss_kb" in part else ""
+        out.append(f"| {label} | {fmt_s(part['seconds'])} | {fmt_s(part['cpu_seconds'])} | "
+                   f"{fmt_share(part['others_busy'])} | {rss} |")
+    out += ["", "| ratio | value | target |", "|---|---|---|",
+            f"| cold / bare parse (wall) | {ratio:.1f}x | <= {TARGET_COLD_RATIO:.0f}x: {verdict_cold} |",
+            f"| warm (wall) | {warm_s:.2f} s | <= {TARGET_WARM_SECONDS:.0f} s: {verdict_warm}{scale} |",
+            f"| cold CPU / bare parse CPU | {result['cold_cpu_over_bare_cpu']:.1f}x | (contention-free view) |",
+            f"| cold / ruff (wall) | {cold['seconds']['median'] / result['ruff']['seconds']['median']:.1f}x | |"]
+    stages = list(cold["median_run_stages_ms"])
     for extra in (warm, one):
-        for s in extra.get("median_run_stages_ms", {}):
-            if s not in stages:
-                stages.append(s)
+        for stage in extra.get("median_run_stages_ms", {}):
+            if stage not in stages:
+                stages.append(stage)
     out += ["", "prodaudit `--profile` stages of the median run (ms):", "",
             "| stage | cold | warm | warm, 1 changed |", "|---|---:|---:|---:|"]
-    for s in stages:
-        cells = [f"{part.get('median_run_stages_ms', {}).get(s, float('nan')):.1f}"
-                 if part else "n/a" for part in (cold, warm, one)]
-        out.append(f"| {s} | " + " | ".join(cells) + " |")
+    for stage in stages:
+        cells = [f"{part['median_run_stages_ms'][stage]:.1f}"
+                 if part and stage in part.get("median_run_stages_ms", {}) else "n/a"
+                 for part in (cold, warm, one)]
+        out.append(f"| {stage} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
@@ -414,6 +530,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (default 5)")
     parser.add_argument("--jobs", type=int, default=None, help="pass --jobs N to prodaudit")
     parser.add_argument("--json", type=Path, help="also write every sample to this JSON file")
+    parser.add_argument("--idle-wait", type=float, default=120.0, metavar="SECONDS",
+                        help="before each timed run, wait up to this long for other load on "
+                             "the machine to drop (0: never wait; default 120)")
+    parser.add_argument("--idle-threshold", type=float, default=0.15, metavar="SHARE",
+                        help="machine counts as idle below this busy share of all CPUs "
+                             "(default 0.15)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -427,7 +549,8 @@ def main(argv: list[str] | None = None) -> int:
     trees = args.paths or [ensure_corpus(args.corpus, args.lines, args.seed, log)]
     method = rss_method()
     facts = machine_facts(method)
-    results = [bench_tree(tree, args.runs, method, args.jobs, log) for tree in trees]
+    opts = Settings(args.runs, method, args.jobs, args.idle_wait, args.idle_threshold)
+    results = [bench_tree(tree, opts, log) for tree in trees]
 
     print(render_facts(facts))
     for result in results:
