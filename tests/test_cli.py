@@ -241,3 +241,14 @@ def test_a_crashing_rule_becomes_an_internal_error_finding(monkeypatch, project:
     errors = [f for f in result.findings if f.rule_id == "PA002"]
     assert len(errors) == 1 and "PA702" in errors[0].message and "KeyError" in errors[0].message
     assert [f for f in result.findings if f.rule_id == "PA201"]  # the other rules still ran
+
+
+def test_warm_run_with_one_file_changed_parses_only_that_file(project: Path, tmp_path: Path) -> None:
+    from prodaudit.engine import AuditOptions, run_audit
+
+    options = AuditOptions(cache_dir=tmp_path / "cache")
+    python_files = len(list(project.rglob("*.py")))
+    assert run_audit(project, options).summarized == python_files
+    assert run_audit(project, options).summarized == 0
+    (project / "app" / "todo.py").write_text("# FIXME: changed\n")
+    assert run_audit(project, options).summarized == 1

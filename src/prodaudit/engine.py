@@ -226,8 +226,10 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     bridge = RuffBridge(bridged, root, cache, requires_python(config, dependencies))
     digests = file_digests(root, python_files)
     bridge.start(digests)  # ruff runs in its own process while we summarize
+    misses_before = cache.misses
     summaries = summarize_files(root, python_files, digests, file_rules, config, cache,
                                 options.jobs, options.progress)
+    summarized = cache.misses - misses_before if cache.enabled else len(python_files)
     timer.lap("summarize")
 
     project = Project(root=root, discovery=discovery, config=config, modules=summaries)
@@ -274,6 +276,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
         notes=tuple(sorted(set(notes), key=lambda n: (n.kind, n.path, n.message))),
         files_analyzed=len(discovery.files),
         rules_run=tuple(cls.meta.id for cls in rules),
+        summarized=summarized,
         timings=tuple(timer.stages),
         project=project,
     )
