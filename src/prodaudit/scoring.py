@@ -431,8 +431,10 @@ def _source_engines(project) -> list:
 def build_capacity(result: AuditResult) -> Capacity:
     project = result.project
     pools = pools_from_settings(project)
-    if not pools:
-        pools = pools_from_findings(result.findings)
+    if not pools or any(p.per_worker is None for p in pools):
+        # PA301 may know more (it falls back to same-named settings fields, with lower
+        # confidence) when the settings model cannot trace a value.
+        pools = pools_from_findings(result.findings) or pools
     per_worker: int | None = None
     if pools and all(p.per_worker is not None for p in pools):
         # Each worker process builds every module-level engine: their pools add up.
