@@ -23,7 +23,7 @@ MUST_BE_TRANSLATED = frozenset({
     "PA202", "PA203", "PA204", "PA206",
     "PA601", "PA602", "PA603", "PA604", "PA605", "PA606", "PA607",
     "PA503", "PA505", "PA506", "PA508", "PA509", "PA510", "PA511", "PA512",
-    "PA904", "PA704",
+    "PA904", "PA704", "PA703",
 })
 
 
