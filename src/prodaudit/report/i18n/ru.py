@@ -201,6 +201,12 @@ MESSAGES: dict[str, str | tuple[str, ...]] = {
     "positive.pinned": "{pinned} из {total} основных зависимостей закреплены на одной версии",
     "positive.lock": "Lock-файлы: {files}",
     "positive.healthchecks": "Сервисы compose с health check: {services}",
+    "positive.compare-digest": "Секреты сравниваются за постоянное время: вызовов hmac/secrets.compare_digest в исходном коде: {calls}",
+    "positive.jwt-algorithms": "Каждый вызов jwt.decode явно задаёт алгоритмы (вызовов: {calls}): подмена алгоритма невозможна",
+    "positive.cors": "CORS ограничен: каждый CORSMiddleware перечисляет источники (источников: {origins}, без \"*\" и без регулярного выражения)",
+    "positive.eager-loading": "Используется жадная загрузка: вызовов загрузчиков SQLAlchemy {calls} ({loaders})",
+    "positive.structured-logging": "Структурированное логирование через {library} (показан первый импорт)",
+    "positive.health-probe": "Health-эндпоинты, обработчик которых делает запрос к БД или ping кэша: {urls}",
     "positive.clean": "Правила, которые запустились и ничего не нашли ({count}): {rules}",
     # -- 6. оценки -----------------------------------------------------------------------------------------
     "scores.formula": "Формула (одна для всех проектов; docs/scoring.md): взвешенный долг измерения = "
