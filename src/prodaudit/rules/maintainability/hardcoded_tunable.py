@@ -138,8 +138,9 @@ class HardcodedTunable(ProjectRule):
 
     ## Known limitations
     Module-level constants count as configuration (they are the first step of the fix).
-    Settings/config/constants modules, tests, migrations and scripts/ tools/ directories
-    are not looked at; nor are localhost URLs, `sleep(0)`/`sleep(1)`, and literals at
+    Settings/config/constants modules, tests, migrations, scripts/ tools/ directories and
+    scripts at the repository root (with a `__main__` guard) are not looked at, nor stub
+    signatures (protocols, abstract methods); nor are localhost URLs, `sleep(0)`/`sleep(1)`, and literals at
     module level. Literals passed through a variable are not followed.
     """
 
@@ -156,6 +157,8 @@ class HardcodedTunable(ProjectRule):
         for summary in project.summaries("source"):
             if is_config_module(summary) or any(p in SCRIPT_DIRS for p in summary.path.lower().split("/")[:-1]):
                 continue
+            if summary.has_main_guard and "/" not in summary.path:
+                continue  # a script at the repository root: its literals are its flags
             by_scope: dict[str, list[Tunable]] = {}
             for call in summary.calls:
                 if call.scope and not call.is_decorator:
@@ -164,7 +167,8 @@ class HardcodedTunable(ProjectRule):
                         by_scope.setdefault(call.scope, []).extend(tunables)
             functions = {fn.qualname: fn for fn in summary.functions}
             for fn in summary.functions:
-                limits = _limit_defaults(fn)
+                # A stub (Protocol, abstract method) repeats its implementation's signature.
+                limits = [] if fn.is_stub else _limit_defaults(fn)
                 if limits:
                     if routes is None:
                         routes = _route_handlers(project)
