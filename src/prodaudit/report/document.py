@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from prodaudit.findings import AuditResult, Finding, Location
+from prodaudit.report.positive_facts import proven_practices
 
 # package (PEP 503 name or import name) -> (category, shown name)
 STACK = {
@@ -244,6 +245,8 @@ def positives(result: AuditResult, metas: dict) -> tuple[Positive, ...]:
                 found.append(Positive("pinned", (("pinned", pinned), ("total", len(main)))))
         if project.dependencies.lock_files:
             found.append(Positive("lock", (("files", ", ".join(project.dependencies.lock_files)),)))
+        for key, params, locations in proven_practices(project):
+            found.append(Positive(key, params, locations))
         checked = [s for s in project.deployment.services if s.healthcheck]
         if checked:
             found.append(Positive("healthchecks", (("services", ", ".join(sorted(s.name for s in checked))),),

@@ -201,6 +201,12 @@ MESSAGES: dict[str, str | tuple[str, ...]] = {
     "positive.pinned": "{pinned} of {total} main dependencies pinned to one version",
     "positive.lock": "Lock file(s): {files}",
     "positive.healthchecks": "Compose services with a health check: {services}",
+    "positive.compare-digest": "Secrets compared in constant time: {calls} call(s) to hmac/secrets.compare_digest in source files",
+    "positive.jwt-algorithms": "Every jwt.decode call names its algorithms ({calls} call(s)): no algorithm confusion",
+    "positive.cors": "CORS restricted: every CORSMiddleware lists its origins ({origins} origin(s), none \"*\", no origin regex)",
+    "positive.eager-loading": "Eager loading used: {calls} call(s) to SQLAlchemy loaders ({loaders})",
+    "positive.structured-logging": "Structured logging through {library} (first import shown)",
+    "positive.health-probe": "Health endpoint(s) that query the database or ping the cache in the handler: {urls}",
     "positive.clean": "{count} rule(s) ran and found nothing: {rules}",
     # -- 6. scores -----------------------------------------------------------------------------------------
     "scores.formula": "Formula (the same for every project; docs/scoring.md): weighted debt of a "
