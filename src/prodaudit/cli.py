@@ -152,6 +152,8 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
         for stage, seconds in result.timings:
             err.print(f"{stage:<10} {seconds * 1000:8.1f} ms")
         err.print(f"{'total':<10} {sum(s for _, s in result.timings) * 1000:8.1f} ms")
+        for name, seconds in result.rule_timings[:8]:
+            err.print(f"  {name:<12} {seconds * 1000:8.1f} ms")
 
     written: list[str] = []
     renderers = _document_renderers(args.lang, args.date)

@@ -241,14 +241,17 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     findings: list[Finding] = []
     for summary in summaries.values():
         findings.extend(summary.findings)
+    rule_times: list[tuple[str, float]] = []
     for cls in project_rules:
         rule = cls()
+        started = time.perf_counter()
         try:
             findings.extend(rule.check_project(project))
         except Exception as exc:
             if strict_mode():
                 raise
             findings.append(internal_error_finding(cls.meta.id, "", exc))
+        rule_times.append((f"rule {cls.meta.id}", time.perf_counter() - started))
     kinds = {f.path: f.kind for f in python_files}
     ruff_results = bridge.collect()
     findings.extend(bridge.findings(ruff_results, kinds, project.line, summaries))
@@ -278,6 +281,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
         rules_run=tuple(cls.meta.id for cls in rules),
         summarized=summarized,
         timings=tuple(timer.stages),
+        rule_timings=tuple(sorted(rule_times, key=lambda item: -item[1])),
         project=project,
     )
 

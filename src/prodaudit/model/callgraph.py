@@ -54,6 +54,7 @@ class CallGraph:
         self.project = project
         self.nodes: dict[str, FunctionNode] = {}
         self.edges_from: dict[str, list[Edge]] = {}
+        self._edges_to: dict[str, list[Edge]] | None = None
         for module in project.summaries("source"):
             for fn in module.functions:
                 key = f"{module.module}:{fn.qualname}"
@@ -216,6 +217,16 @@ class CallGraph:
     # -- queries -----------------------------------------------------------------------
     def callees(self, key: str) -> list[Edge]:
         return self.edges_from.get(key, [])
+
+    def callers(self, key: str) -> list[Edge]:
+        """Edges into `key` (a reverse index, built on first use)."""
+        if self._edges_to is None:
+            reverse: dict[str, list[Edge]] = {}
+            for edges in self.edges_from.values():
+                for edge in edges:
+                    reverse.setdefault(edge.callee, []).append(edge)
+            self._edges_to = reverse
+        return self._edges_to.get(key, [])
 
     def reachable(self, entries: dict[str, str], kinds: tuple[str, ...] = ("call", "depends", "task"),
                   max_depth: int = 12) -> dict[str, tuple[str, tuple[Edge, ...]]]:

@@ -137,25 +137,23 @@ class DatetimeJudge:
         index = positional.index(name) if name in positional else None
         kinds = set()
         origin = None
-        for caller_key, edges in graph.edges_from.items():
-            for edge in edges:
-                if edge.callee != key:
-                    continue
-                caller = graph.nodes.get(caller_key)
-                if caller is None:
-                    continue
-                call = next((c for c in caller.module.calls if c.line == edge.line
-                             and c.callee.rsplit(".", 1)[-1] == fn.name), None)
-                if call is None:
-                    continue
-                value = call.keyword(name)
-                if value is None and index is not None and index < len(call.args):
-                    value = call.args[index]
-                if value is None:
-                    continue
-                kind, where = self.kind_of(caller.module, caller.fact.qualname, value, hops)
-                kinds.add(kind)
-                origin = origin or where or edge.location
+        for edge in graph.callers(key):
+            caller_key = edge.caller
+            caller = graph.nodes.get(caller_key)
+            if caller is None:
+                continue
+            call = next((c for c in caller.module.calls if c.line == edge.line
+                         and c.callee.rsplit(".", 1)[-1] == fn.name), None)
+            if call is None:
+                continue
+            value = call.keyword(name)
+            if value is None and index is not None and index < len(call.args):
+                value = call.args[index]
+            if value is None:
+                continue
+            kind, where = self.kind_of(caller.module, caller.fact.qualname, value, hops)
+            kinds.add(kind)
+            origin = origin or where or edge.location
         if len(kinds) == 1 and None not in kinds:
             return kinds.pop(), origin
         return None, None
