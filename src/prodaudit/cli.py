@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, err: Console) -> int:
+    from prodaudit.config import load_config
     from prodaudit.engine import AuditOptions, run_audit
     from prodaudit.report.json_report import render_json
     from prodaudit.report.terminal import render_terminal
@@ -140,9 +141,12 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
                 task_ids[stage] = bar.add_task(stage, total=total)
             bar.update(task_ids[stage], completed=done)
 
+    # Terminal and JSON need the findings only: an unchanged tree reuses the cached result.
+    findings_only = args.format in ("terminal", "json") and not args.report_dir
     options = AuditOptions(config_path=args.config, cache_dir=args.cache_dir,
                            use_cache=not args.no_cache, jobs=max(0, args.jobs), progress=progress,
-                           select=_split(args.select), disable=_split(args.disable))
+                           select=_split(args.select), disable=_split(args.disable),
+                           reuse_result=findings_only)
     try:
         result = run_audit(args.path, options)
     finally:
@@ -185,7 +189,7 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
             written.append(str(args.output))
         render_terminal(result, Console(highlight=False, width=None if sys.stdout.isatty() else 160), written)
 
-    config = result.project.config if result.project is not None else None
+    config = result.project.config if result.project is not None else load_config(args.path, args.config)
     fail_on = args.fail_on or (config.fail_on.value if config and config.fail_on else None)
     if fail_on:
         threshold = Severity(fail_on).rank

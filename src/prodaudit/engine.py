@@ -49,6 +49,10 @@ class AuditOptions:
     disable: tuple[str, ...] = ()
     # False for `prodaudit inventory`: build the model, run no rule.
     run_rules: bool = True
+    # When nothing in the tree changed since a cached run, return that run's findings
+    # without building the model (the result then has no project: only for renderers
+    # that need findings alone, i.e. terminal and JSON).
+    reuse_result: bool = False
 
 
 class Timer:
@@ -225,6 +229,12 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     dependencies = read_dependencies(root, [f.path for f in discovery.files])
     bridge = RuffBridge(bridged, root, cache, requires_python(config, dependencies))
     digests = file_digests(root, python_files)
+    result_key = _result_key(cache, root, discovery, digests, config, rules, bridge)
+    if options.reuse_result:
+        cached = cache.get(result_key)
+        if isinstance(cached, AuditResult):
+            timer.lap("cached result")
+            return replace(cached, timings=tuple(timer.stages), rule_timings=())
     bridge.start(digests)  # ruff runs in its own process while we summarize
     misses_before = cache.misses
     summaries = summarize_files(root, python_files, digests, file_rules, config, cache,
@@ -272,7 +282,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
         fingerprinted_suppressed.append(replace(item, finding=fingerprinted))
     timer.lap("suppress")
 
-    return AuditResult(
+    result = AuditResult(
         root=root.name,
         findings=tuple(kept),
         suppressed=tuple(fingerprinted_suppressed),
@@ -284,6 +294,26 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
         rule_timings=tuple(sorted(rule_times, key=lambda item: -item[1])),
         project=project,
     )
+    cache.put(result_key, replace(result, project=None, timings=(), rule_timings=()))
+    return result
+
+
+def _result_key(cache: Cache, root: Path, discovery: Discovery, digests: dict[str, str],
+                config: Config, rules: list[type[Rule]], bridge: RuffBridge) -> str:
+    """Identity of a whole audit: every file's path, kind and content, the config, the
+    rules with their severities and the ruff setup (the cache key adds prodaudit itself)."""
+    content = hashlib.sha256()
+    for file in discovery.files:
+        digest = digests.get(file.path)
+        if digest is None:
+            try:
+                digest = hashlib.sha256((root / file.path).read_bytes()).hexdigest()
+            except OSError:
+                digest = "unreadable"
+        content.update(f"{file.path}\x1f{file.kind}\x1f{digest}\n".encode())
+    rule_part = ",".join(f"{r.meta.id}={r.meta.severity.value}" for r in rules)
+    return cache.key("result", content.hexdigest(), config.digest(), rule_part,
+                     ",".join(bridge.codes), bridge.target, " ".join(bridge.settings()))
 
 
 def _deduplicate(findings: list[Finding]) -> list[Finding]:
