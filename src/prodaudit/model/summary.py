@@ -53,6 +53,7 @@ class ParsedModule:
     _index: dict | None = field(default=None, repr=False)
     _parents: dict | None = field(default=None, repr=False)
     _scopes: dict | None = field(default=None, repr=False)
+    _sorted: dict = field(default_factory=dict, repr=False)
 
     def resolve(self, node: ast.AST) -> str:
         return self.collector.resolve_node(node)
@@ -82,13 +83,18 @@ class ParsedModule:
         return self._index
 
     def nodes(self, *types: type) -> list[ast.AST]:
-        """Every node of these types, in source order."""
+        """Every node of these types, in source order. Shared between callers (several
+        extractors ask for the same types): treat the list as read-only."""
+        cached = self._sorted.get(types)
+        if cached is not None:
+            return cached
         if self._index is None:
             self._build_index()
         found: list[ast.AST] = []
         for kind in types:
             found.extend(self._index.get(kind, ()))
         found.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+        self._sorted[types] = found
         return found
 
     def parent(self, node: ast.AST) -> ast.AST | None:
