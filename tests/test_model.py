@@ -46,6 +46,7 @@ def test_full_urls_through_every_level_of_prefix(nested) -> None:
         ("GET", "/extra/ping", "ping", True),  # included in a for loop
         ("HEAD", "/extra/ping", "ping", True),
         ("GET", "/orphan/lost", "lost", False),  # router no app includes
+        ("GET", "/admin/stats", "stats", True),
     }
     assert all(e.url_known for e in nested.routes.endpoints)
 
@@ -59,8 +60,9 @@ def test_auth_from_include_route_param_and_alias(nested) -> None:
     assert auth["GET /api/v1/items/v2/{item_id}"] == ["get_current_user"]  # include level
     assert auth["POST /api/v1/items/v2/bulk"] == ["get_current_user"]
     assert auth["GET /health"] == []
+    assert auth["GET /admin/stats"] == ["require_admin"]  # router-level dependencies=
     levels = {d.level for e in nested.routes.endpoints for d in e.dependencies}
-    assert {"include", "route", "param", "nested"} <= levels
+    assert {"include", "router", "route", "param", "nested"} <= levels
 
 
 def test_reachability_with_paths(nested) -> None:
@@ -112,8 +114,8 @@ def test_stats_state_their_methods(nested) -> None:
     from prodaudit.model.inventory import build_stats
 
     stats = {s.key: s for s in build_stats(nested)}
-    assert stats["source_files"].value == 14  # 5 __init__.py and 9 modules
-    assert stats["async_functions"].value == 12  # read_me and create_app are sync
+    assert stats["source_files"].value == 15  # 5 __init__.py and 10 modules
+    assert stats["async_functions"].value == 13  # read_me and create_app are sync
     assert all(s.method for s in stats.values())
 
 
