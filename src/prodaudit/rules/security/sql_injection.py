@@ -41,7 +41,10 @@ class SqlInjection(BridgedRule, ProjectRule):
     Flows are followed inside one function; SQL assembled in one function and executed in
     another is reported by ruff S608 at the place it is built, without the allow-list
     analysis. Recognising an allow-list needs the check or lookup to be in the function
-    that builds the string.
+    that builds the string. Severity follows reach: critical from an HTTP route, high from
+    a bot handler or background job, and medium with low confidence ("review") when no
+    entry point reaches the code (migrations, CLI, scripts), where identifiers such as a
+    schema or column name are usually built in on purpose.
     """
 
     meta = RuleMeta(
@@ -73,11 +76,20 @@ class SqlInjection(BridgedRule, ProjectRule):
                 evidence.append(Evidence(node.location if node else Location(module.path, build.line),
                                          f"reached from {graph.describe_path(entry[0], entry[1])}"))
             values = ", ".join(f"`{part}`" for part in build.unsafe_parts[:3])
+            # No entry point reaches it (migrations, CLI, scripts): the values rarely come
+            # from an attacker, so it is a review item, not a high finding.
+            if web:
+                severity, confidence, suffix = Severity.CRITICAL, None, f" (reachable from {entry[0]})"
+            elif entry is not None:
+                severity, confidence, suffix = Severity.HIGH, None, ""
+            else:
+                severity, confidence = Severity.MEDIUM, Confidence.LOW
+                suffix = " (review: no route, bot handler or job reaches it)"
             yield self.finding(
                 f"SQL text built from {values} is executed by {build.sink}: a value containing a quote "
-                f"rewrites the query" + (f" (reachable from {entry[0]})" if web else ""),
+                f"rewrites the query" + suffix,
                 Location(module.path, build.line),
-                severity=Severity.CRITICAL if web else Severity.HIGH,
+                severity=severity, confidence=confidence,
                 evidence=evidence,
                 anchor=f"{key}:sql:{build.unsafe_parts[0] if build.unsafe_parts else ''}",
             )
