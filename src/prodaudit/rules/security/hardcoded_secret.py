@@ -15,6 +15,8 @@ NOT_SECRETS = frozenset({
     "", "bearer", "basic", "token", "password", "secret", "access", "refresh", "jwt",
     "access_token", "refresh_token", "id_token", "api_key", "apikey", "hs256", "rs256",
     "client_credentials", "authorization_code", "none", "null", "***", "****",
+    # Obvious dummies (docs scripts, local tooling): nobody can log in with these.
+    "test", "testing", "dummy", "fake", "example",
 })
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
 RUFF_NAME = re.compile(r'assigned to(?: argument| function default)?: "([^"]+)"')
