@@ -3,7 +3,9 @@
 `# expect: PA101` (several: `# expect: PA101, PA103`) expects the rules to report this
 line; `# expect[+1]: PA401` the next line (decorators, multi-line statements);
 `# todo-expect: PA101` a known miss: it must NOT be reported yet (when it is, turn it into
-an `expect`). Markers work in any text file whose comments start with '#'.
+an `expect`). `# expect-project: PA902` expects a project-level finding (no file, line 0),
+for facts about what is absent. Markers work in any text file whose comments start with '#'
+or, in frontend files, '//'.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-MARKER = re.compile(r"#\s*(?P<todo>todo-)?expect(?:\[(?P<offset>[+-]\d+)\])?:\s*(?P<ids>PA\d{3}(?:\s*,\s*PA\d{3})*)")
-TEXT_SUFFIXES = {".py", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ini", ".sh", ".conf", ""}
+MARKER = re.compile(r"(?:#|//)\s*(?P<todo>todo-)?expect(?P<project>-project)?(?:\[(?P<offset>[+-]\d+)\])?:\s*"
+                    r"(?P<ids>PA\d{3}(?:\s*,\s*PA\d{3})*)")
+TEXT_SUFFIXES = {".py", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ini", ".sh", ".conf", "",
+                 ".js", ".jsx", ".ts", ".tsx", ".vue", ".svelte", ".mjs", ".cjs"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,10 @@ def read_markers(root: Path) -> list[Marker]:
                 continue
             offset = int(match.group("offset") or 0)
             for rule_id in re.split(r"\s*,\s*", match.group("ids")):
-                markers.append(Marker(rel, number, number + offset, rule_id, bool(match.group("todo"))))
+                if match.group("project"):
+                    markers.append(Marker("", 0, 0, rule_id, bool(match.group("todo"))))
+                else:
+                    markers.append(Marker(rel, number, number + offset, rule_id, bool(match.group("todo"))))
     return markers
 
 

@@ -94,7 +94,7 @@ def test_missing_path_is_one_line_usage_error(tmp_path: Path) -> None:
 def test_single_file_is_audited(project: Path) -> None:
     document = audit_json(project / "app" / "main.py")
     assert document["summary"]["files"] == 1
-    assert {f["location"]["path"] for f in document["findings"]} == {"main.py"}
+    assert {f["location"]["path"] for f in document["findings"]} - {""} == {"main.py"}
 
 
 def test_empty_tree(tmp_path: Path) -> None:
@@ -125,7 +125,8 @@ def test_gitignore_and_virtualenvs_are_skipped(tmp_path: Path) -> None:
         (tmp_path / rel).write_text("# FIXME: here\n")
     (tmp_path / "custom_env" / "pyvenv.cfg").write_text("home = /usr\n")
     document = audit_json(tmp_path)
-    assert {f["location"]["path"] for f in document["findings"]} == {"app/ok.py"}
+    # "" is the project itself (readiness facts such as "no CI"), not a file
+    assert {f["location"]["path"] for f in document["findings"]} - {""} == {"app/ok.py"}
 
 
 def test_unknown_config_key_warns_and_bad_value_fails(project: Path) -> None:
@@ -200,3 +201,54 @@ def test_output_file_and_profile(project: Path, tmp_path: Path) -> None:
 
 def test_main_in_process_returns_usage_code(tmp_path: Path) -> None:
     assert main(["audit", str(tmp_path / "missing")]) == 2
+
+
+def test_process_pool_gives_the_same_result_as_one_process(monkeypatch) -> None:
+    # The pool only starts on large trees; force it on a small one and compare.
+    import prodaudit.engine as engine
+    from prodaudit.engine import AuditOptions, run_audit
+    from prodaudit.report.json_report import render_json
+
+    example = Path(__file__).parents[1] / "examples" / "shopapi"
+    serial = render_json(run_audit(example, AuditOptions(use_cache=False, jobs=1)))
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+    parallel = render_json(run_audit(example, AuditOptions(use_cache=False, jobs=2)))
+    assert parallel == serial
+
+
+def test_without_ruff_the_audit_runs_and_says_so(monkeypatch, project: Path) -> None:
+    import prodaudit.rules.ruff_bridge as bridge
+    from prodaudit.engine import AuditOptions, run_audit
+
+    monkeypatch.setattr(bridge, "ruff_binary", lambda: None)
+    result = run_audit(project, AuditOptions(use_cache=False))
+    assert any("ruff is not installed" in note.message for note in result.notes)
+    assert not [f for f in result.findings if f.source.startswith("ruff:")]
+    assert [f for f in result.findings if f.rule_id == "PA702"]  # our own rules still ran
+
+
+def test_a_crashing_rule_becomes_an_internal_error_finding(monkeypatch, project: Path) -> None:
+    from prodaudit.engine import AuditOptions, run_audit
+    from prodaudit.rules.maintainability.todo_fixme import TodoFixme
+
+    def crash(self, project):
+        raise KeyError("boom")
+
+    monkeypatch.setenv("PRODAUDIT_STRICT", "0")
+    monkeypatch.setattr(TodoFixme, "check_project", crash)
+    result = run_audit(project, AuditOptions(use_cache=False))
+    errors = [f for f in result.findings if f.rule_id == "PA002"]
+    assert len(errors) == 1 and "PA702" in errors[0].message and "KeyError" in errors[0].message
+    assert [f for f in result.findings if f.rule_id == "PA201"]  # the other rules still ran
+
+
+def test_warm_run_with_one_file_changed_parses_only_that_file(project: Path, tmp_path: Path) -> None:
+    from prodaudit.engine import AuditOptions, run_audit
+
+    options = AuditOptions(cache_dir=tmp_path / "cache")
+    python_files = len(list(project.rglob("*.py")))
+    assert run_audit(project, options).summarized == python_files
+    assert run_audit(project, options).summarized == 0
+    (project / "app" / "todo.py").write_text("# FIXME: changed\n")
+    assert run_audit(project, options).summarized == 1

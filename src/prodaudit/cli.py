@@ -23,6 +23,8 @@ from prodaudit.rules.base import all_rules, rule_by_key
 
 COMMANDS = ("audit", "rules", "explain", "inventory")
 FORMATS = ("terminal", "json")
+AUDIT_FORMATS = ("terminal", "json", "md", "html", "sarif")
+LANGS = ("en", "ru")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
@@ -37,8 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="audit a project (the default command)")
     audit.add_argument("path", type=Path, help="project directory or a single file")
-    audit.add_argument("--format", "-f", choices=FORMATS, default="terminal")
+    audit.add_argument("--format", "-f", choices=AUDIT_FORMATS, default="terminal")
     audit.add_argument("--output", "-o", type=Path, help="write the report to this file")
+    audit.add_argument("--lang", choices=LANGS, default="en",
+                       help="language of the md and html reports (default: en)")
+    audit.add_argument("--report-dir", type=Path, metavar="DIR",
+                       help="write report.json, report.sarif and report.md/.html (report.<lang>.md/.html "
+                            "for a language other than en) into DIR")
     audit.add_argument("--fail-on", choices=[s.value for s in Severity],
                        help="exit 1 when a finding at or above this severity exists")
     audit.add_argument("--config", type=Path, help="config file (default: prodaudit.toml or "
@@ -55,8 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--date", default="", help="date to print in reports (YYYY-MM-DD); "
                                                    "reports carry no date otherwise")
 
+    inventory = sub.add_parser("inventory", help="show the project model: counts with their "
+                                                 "methods, endpoints, background work, state")
+    inventory.add_argument("path", type=Path, help="project directory or a single file")
+    inventory.add_argument("--format", "-f", choices=FORMATS, default="terminal")
+    inventory.add_argument("--output", "-o", type=Path, help="write to this file")
+    inventory.add_argument("--config", type=Path, help="config file")
+    inventory.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    inventory.add_argument("--cache-dir", type=Path, help="cache directory")
+
     rules = sub.add_parser("rules", help="list every rule")
-    rules.add_argument("--format", "-f", choices=("text", "json"), default="text")
+    rules.add_argument("--format", "-f", choices=("text", "json", "md"), default="text",
+                       help="md: the full rule reference (docs/rules.md is generated with it)")
 
     explain = sub.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("rule", help="rule id (PA501) or slug (bare-except)")
@@ -80,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_audit(args, err)
         if args.command == "rules":
             return cmd_rules(args)
+        if args.command == "inventory":
+            return cmd_inventory(args)
         if args.command == "explain":
             return cmd_explain(args)
         parser.print_help()
@@ -98,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, err: Console) -> int:
+    from prodaudit.config import load_config
     from prodaudit.engine import AuditOptions, run_audit
     from prodaudit.report.json_report import render_json
     from prodaudit.report.terminal import render_terminal
@@ -121,9 +141,12 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
                 task_ids[stage] = bar.add_task(stage, total=total)
             bar.update(task_ids[stage], completed=done)
 
+    # Terminal and JSON need the findings only: an unchanged tree reuses the cached result.
+    findings_only = args.format in ("terminal", "json") and not args.report_dir
     options = AuditOptions(config_path=args.config, cache_dir=args.cache_dir,
                            use_cache=not args.no_cache, jobs=max(0, args.jobs), progress=progress,
-                           select=_split(args.select), disable=_split(args.disable))
+                           select=_split(args.select), disable=_split(args.disable),
+                           reuse_result=findings_only)
     try:
         result = run_audit(args.path, options)
     finally:
@@ -133,9 +156,24 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
         for stage, seconds in result.timings:
             err.print(f"{stage:<10} {seconds * 1000:8.1f} ms")
         err.print(f"{'total':<10} {sum(s for _, s in result.timings) * 1000:8.1f} ms")
+        for name, seconds in result.rule_timings[:8]:
+            err.print(f"  {name:<12} {seconds * 1000:8.1f} ms")
 
     written: list[str] = []
-    if args.format == "json":
+    renderers = _document_renderers(args.lang, args.date)
+    if args.report_dir:
+        for name, render in _report_files(args.lang).items():
+            _write(args.report_dir / name, renderers[render](result))
+            written.append(str(args.report_dir / name))
+    if args.format in ("md", "html", "sarif"):
+        text = renderers[args.format](result)
+        if args.output:
+            _write(args.output, text)
+            written.append(str(args.output))
+            render_terminal(result, Console(highlight=False, width=None if sys.stdout.isatty() else 160), written)
+        else:
+            sys.stdout.write(text)
+    elif args.format == "json":
         text = render_json(result, args.date)
         if args.output:
             _write(args.output, text)
@@ -151,13 +189,31 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
             written.append(str(args.output))
         render_terminal(result, Console(highlight=False, width=None if sys.stdout.isatty() else 160), written)
 
-    config = result.project.config if result.project is not None else None
+    config = result.project.config if result.project is not None else load_config(args.path, args.config)
     fail_on = args.fail_on or (config.fail_on.value if config and config.fail_on else None)
     if fail_on:
         threshold = Severity(fail_on).rank
         if any(f.severity.rank >= threshold for f in result.findings):
             return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _document_renderers(lang: str, date: str) -> dict:
+    from prodaudit.report.html import render_html
+    from prodaudit.report.json_report import render_json
+    from prodaudit.report.markdown import render_markdown
+    from prodaudit.report.sarif import render_sarif
+
+    return {"json": lambda result: render_json(result, date),
+            "md": lambda result: render_markdown(result, lang, date),
+            "html": lambda result: render_html(result, lang, date),
+            "sarif": lambda result: render_sarif(result, date)}
+
+
+def _report_files(lang: str) -> dict[str, str]:
+    suffix = "" if lang == "en" else f".{lang}"
+    return {"report.json": "json", "report.sarif": "sarif", f"report{suffix}.md": "md",
+            f"report{suffix}.html": "html"}
 
 
 def open_output(path: Path):
@@ -186,8 +242,33 @@ def _write(path: Path, text: str) -> None:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def cmd_inventory(args: argparse.Namespace) -> int:
+    from prodaudit.engine import AuditOptions, run_audit
+    from prodaudit.report.inventory import render_inventory_json, render_inventory_terminal
+
+    options = AuditOptions(config_path=args.config, cache_dir=args.cache_dir,
+                           use_cache=not args.no_cache, run_rules=False)
+    project = run_audit(args.path, options).project
+    if args.format == "json":
+        text = render_inventory_json(project)
+        if args.output:
+            _write(args.output, text)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    if args.output:
+        with open_output(args.output) as handle:
+            render_inventory_terminal(project, Console(file=handle, width=160, color_system=None))
+        return EXIT_OK
+    render_inventory_terminal(project, Console(highlight=False, width=None if sys.stdout.isatty() else 160))
+    return EXIT_OK
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     rules = all_rules()
+    if args.format == "md":
+        sys.stdout.write(rules_reference_markdown(rules))
+        return EXIT_OK
     if args.format == "json":
         rows = [{"id": r.meta.id, "slug": r.meta.slug, "family": r.meta.family,
                  "dimension": r.meta.dimension.value, "severity": r.meta.severity.value,
@@ -207,6 +288,32 @@ def cmd_rules(args: argparse.Namespace) -> int:
                       Text(meta.summary + source))
     Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
     return EXIT_OK
+
+
+def rules_reference_markdown(rules) -> str:
+    """docs/rules.md: every rule's metadata and its docstring, generated, never edited."""
+    out = ["# prodaudit rules", "",
+           "Generated by `prodaudit rules --format md`; do not edit by hand.", "",
+           "| id | slug | family | dimension | severity | confidence | status | ruff |",
+           "|---|---|---|---|---|---|---|---|"]
+    for rule in rules:
+        meta = rule.meta
+        out.append(f"| [{meta.id}](#{meta.id.lower()}-{meta.slug}) | {meta.slug} | {meta.family} | "
+                   f"{meta.dimension.value} | {meta.severity.value} | {meta.confidence.value} | "
+                   f"{meta.status.value} | {', '.join(meta.ruff_codes)} |")
+    for rule in rules:
+        meta = rule.meta
+        doc = rule.doc().replace("## ", "#### ")
+        facts = [f"family {meta.family}", f"dimension {meta.dimension.value}",
+                 f"severity {meta.severity.value}", f"confidence {meta.confidence.value}",
+                 f"effort {meta.effort_minutes} min"]
+        if meta.cwe:
+            facts.append("CWE " + ", ".join(f"CWE-{c}" for c in meta.cwe))
+        if meta.owasp:
+            facts.append("OWASP " + ", ".join(meta.owasp))
+        out += ["", f"### {meta.id} {meta.slug}", "", meta.summary + ".", "", "; ".join(facts) + ".",
+                "", doc]
+    return "\n".join(out) + "\n"
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ KNOWN_KEYS = {
     "max-file-size": "files larger than this many bytes are skipped with a note",
     "python-version": "target Python as 'X.Y' when requires-python cannot be read",
     "fail-on": "default for --fail-on: exit 1 when a finding at or above this severity exists",
+    "layers": "table of layer name -> folder globs, overriding the layers inferred from folder names (PA603)",
 }
 
 
@@ -108,6 +109,8 @@ def parse_table(table: dict, where: str) -> Config:
             values[key] = value
         elif key == "fail-on":
             values[key] = _severity(value, where, "fail-on")
+        elif key == "layers" and not isinstance(value, dict):
+            raise UsageError(f"{where}: 'layers' must be a table of layer name = [folder globs]")
     return Config(
         include=values.get("include", ()), exclude=values.get("exclude", ()),
         select=values.get("select", ()), disable=values.get("disable", ()),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from prodaudit.config import Config, load_config
 from prodaudit.discover import Discovery, SourceFile, discover
 from prodaudit.errors import internal_error_finding, strict_mode
 from prodaudit.findings import AuditNote, AuditResult, Finding, assign_fingerprints
+from prodaudit.model.dependencies import read_dependencies
 from prodaudit.model.facts import ModuleSummary
 from prodaudit.model.project import Project
 from prodaudit.model.summary import summarize
@@ -47,6 +47,12 @@ class AuditOptions:
     # From the command line: --select replaces the config's select, --disable adds to it.
     select: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
+    # False for `prodaudit inventory`: build the model, run no rule.
+    run_rules: bool = True
+    # When nothing in the tree changed since a cached run, return that run's findings
+    # without building the model (the result then has no project: only for renderers
+    # that need findings alone, i.e. terminal and JSON).
+    reuse_result: bool = False
 
 
 class Timer:
@@ -190,19 +196,13 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
     return summaries
 
 
-def requires_python(root: Path, config: Config) -> str:
+def requires_python(config: Config, dependencies) -> str:
+    """The oldest Python the project supports: config first, then requires-python (or
+    poetry's python) from whichever pyproject.toml declares it (backend/pyproject.toml in
+    a monorepo)."""
     if config.python_version:
         return f">={config.python_version}"
-    pyproject = root / "pyproject.toml"
-    try:
-        text = pyproject.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    match = re.search(r"""requires-python\s*=\s*["']([^"']+)["']""", text)
-    if match:
-        return match.group(1)
-    match = re.search(r"""^python\s*=\s*["']([^"']+)["']""", text, re.M)  # poetry
-    return match.group(1).replace("^", ">=") if match else ""
+    return dependencies.requires_python or ""
 
 
 def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResult:
@@ -217,7 +217,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     notes: list[AuditNote] = [*config.notes, *discovery.notes]
     timer.lap("discover")
 
-    rules = selected_rules(config)
+    rules = selected_rules(config) if options.run_rules else []
     file_rules = [r for r in rules if issubclass(r, FileRule)]
     project_rules = [r for r in rules if issubclass(r, ProjectRule)]
     bridged = [r for r in rules if issubclass(r, BridgedRule)]
@@ -225,30 +225,46 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
 
     python_files = discovery.of_kind(*PYTHON_KINDS)
     python_files = [f for f in python_files if f.is_python]
-    bridge = RuffBridge(bridged, root, cache, requires_python(root, config))
+    # Read before the summaries: ruff needs the target version, and it is cheap.
+    dependencies = read_dependencies(root, [f.path for f in discovery.files])
+    bridge = RuffBridge(bridged, root, cache, requires_python(config, dependencies))
     digests = file_digests(root, python_files)
+    result_key = _result_key(cache, root, discovery, digests, config, rules, bridge)
+    if options.reuse_result:
+        cached = cache.get(result_key)
+        if isinstance(cached, AuditResult):
+            timer.lap("cached result")
+            return replace(cached, timings=tuple(timer.stages), rule_timings=())
     bridge.start(digests)  # ruff runs in its own process while we summarize
+    misses_before = cache.misses
     summaries = summarize_files(root, python_files, digests, file_rules, config, cache,
                                 options.jobs, options.progress)
+    summarized = cache.misses - misses_before if cache.enabled else len(python_files)
     timer.lap("summarize")
 
     project = Project(root=root, discovery=discovery, config=config, modules=summaries)
+    project.__dict__["dependencies"] = dependencies  # the cached model, already built
+    if project_rules or not options.run_rules:
+        project.build_models()
     timer.lap("model")
 
     findings: list[Finding] = []
     for summary in summaries.values():
         findings.extend(summary.findings)
+    rule_times: list[tuple[str, float]] = []
     for cls in project_rules:
         rule = cls()
+        started = time.perf_counter()
         try:
             findings.extend(rule.check_project(project))
         except Exception as exc:
             if strict_mode():
                 raise
             findings.append(internal_error_finding(cls.meta.id, "", exc))
+        rule_times.append((f"rule {cls.meta.id}", time.perf_counter() - started))
     kinds = {f.path: f.kind for f in python_files}
     ruff_results = bridge.collect()
-    findings.extend(bridge.findings(ruff_results, kinds, project.line))
+    findings.extend(bridge.findings(ruff_results, kinds, project.line, summaries))
     if bridge.problem:
         notes.append(AuditNote("warning", bridge.problem))
     if cache.problem:
@@ -266,16 +282,38 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
         fingerprinted_suppressed.append(replace(item, finding=fingerprinted))
     timer.lap("suppress")
 
-    return AuditResult(
+    result = AuditResult(
         root=root.name,
         findings=tuple(kept),
         suppressed=tuple(fingerprinted_suppressed),
         notes=tuple(sorted(set(notes), key=lambda n: (n.kind, n.path, n.message))),
         files_analyzed=len(discovery.files),
         rules_run=tuple(cls.meta.id for cls in rules),
+        summarized=summarized,
         timings=tuple(timer.stages),
+        rule_timings=tuple(sorted(rule_times, key=lambda item: -item[1])),
         project=project,
     )
+    cache.put(result_key, replace(result, project=None, timings=(), rule_timings=()))
+    return result
+
+
+def _result_key(cache: Cache, root: Path, discovery: Discovery, digests: dict[str, str],
+                config: Config, rules: list[type[Rule]], bridge: RuffBridge) -> str:
+    """Identity of a whole audit: every file's path, kind and content, the config, the
+    rules with their severities and the ruff setup (the cache key adds prodaudit itself)."""
+    content = hashlib.sha256()
+    for file in discovery.files:
+        digest = digests.get(file.path)
+        if digest is None:
+            try:
+                digest = hashlib.sha256((root / file.path).read_bytes()).hexdigest()
+            except OSError:
+                digest = "unreadable"
+        content.update(f"{file.path}\x1f{file.kind}\x1f{digest}\n".encode())
+    rule_part = ",".join(f"{r.meta.id}={r.meta.severity.value}" for r in rules)
+    return cache.key("result", content.hexdigest(), config.digest(), rule_part,
+                     ",".join(bridge.codes), bridge.target, " ".join(bridge.settings()))
 
 
 def _deduplicate(findings: list[Finding]) -> list[Finding]:

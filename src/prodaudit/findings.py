@@ -134,7 +134,11 @@ class AuditResult:
     notes: tuple[AuditNote, ...] = ()
     files_analyzed: int = 0
     rules_run: tuple[str, ...] = ()
+    # Python files parsed in this run (the others came from the cache); not in reports.
+    summarized: int = field(default=0, compare=False)
     timings: tuple[tuple[str, float], ...] = field(default=(), compare=False)
+    # Seconds per project rule, slowest first (printed by --profile).
+    rule_timings: tuple[tuple[str, float], ...] = field(default=(), compare=False)
     # Set by the engine when the model was built; kept untyped here to avoid a cycle.
     project: object = field(default=None, compare=False, repr=False)
 

@@ -38,10 +38,10 @@ def apply_suppressions(findings: Iterable[Finding], modules: dict[str, ModuleSum
         if module is not None and module.suppressions:
             slug = slugs.get(finding.rule_id, "")
             for suppression in module.suppressions:
-                if suppression.file_level or suppression.line == finding.location.line:
-                    if _matches(suppression, finding, slug):
-                        hit = suppression
-                        break
+                applies = suppression.file_level or suppression.line == finding.location.line
+                if applies and _matches(suppression, finding, slug):
+                    hit = suppression
+                    break
         if hit is None:
             kept.append(finding)
             continue

@@ -1,14 +1,14 @@
 """One pass over a module's syntax tree that records the generic facts (model/facts.py).
 
-Modelled on pyflakes' habit: scopes are tracked while walking, and each function's local
-names are computed before its body is visited, so a mutation can be told apart from a
-local rebinding.
+Modelled on pyflakes' habit: scopes are tracked while walking. Whether a name is local
+to a function is only known once its whole body has been seen, so changes of possibly
+non-local state are held per function and kept or dropped when the function ends. One
+pass matters: this visitor is most of the cold-run cost.
 """
 
 from __future__ import annotations
 
 import ast
-from collections import defaultdict
 
 from prodaudit.model.facts import (
     AssignFact,
@@ -37,38 +37,6 @@ _DECISIONS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.IfExp, ast.ExceptHan
               ast.With, ast.AsyncWith, ast.Assert, ast.comprehension, ast.match_case)
 
 
-def local_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[set[str], set[str]]:
-    """(locals, globals) of a function: params and names it binds, minus global/nonlocal."""
-    bound: set[str] = set()
-    declared: set[str] = set()
-    args = fn.args
-    for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
-        if arg is not None:
-            bound.add(arg.arg)
-    stack = list(fn.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-            continue
-        if isinstance(node, (*_FUNCS, ast.ClassDef)):
-            bound.add(node.name)
-            continue  # its body is another scope
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            bound.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                bound.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, ast.MatchAs) and node.name:
-            bound.add(node.name)
-        stack.extend(ast.iter_child_nodes(node))
-    return bound - declared, declared
-
-
 def is_stub_body(body: list[ast.stmt]) -> bool:
     statements = list(body)
     if statements and isinstance(statements[0], ast.Expr) and isinstance(
@@ -89,6 +57,24 @@ def is_stub_body(body: list[ast.stmt]) -> bool:
     return False
 
 
+_DECISION_SET = frozenset(_DECISIONS)
+
+
+class _Frame:
+    """What one function's body tells while it is visited."""
+
+    __slots__ = ("bound", "declared", "pending", "returns", "has_yield", "complexity", "awaits")
+
+    def __init__(self) -> None:
+        self.bound: set[str] = set()
+        self.declared: set[str] = set()
+        self.pending: list[MutationFact] = []
+        self.returns: list[tuple[int, Value | None]] = []
+        self.has_yield = False
+        self.complexity = 1
+        self.awaits = 0
+
+
 class FactCollector(ast.NodeVisitor):
     def __init__(self, imports: ImportTable):
         self.imports = imports
@@ -99,14 +85,15 @@ class FactCollector(ast.NodeVisitor):
         self.mutations: list[MutationFact] = []
         self.excepts: list[ExceptFact] = []
         self.loops: list[LoopFact] = []
+        self.has_main_guard = False
         self.globals_declared: list[tuple[str, str]] = []
-        # nodes by type, for file rules that would otherwise walk the tree again
-        self.index: dict[type, list[ast.AST]] = defaultdict(list)
-        self.parents: dict[int, ast.AST] = {}
-        self.scope_of_node: dict[int, str] = {}
+        # qualname -> (local names, names declared global/nonlocal), for extractors: not
+        # pickled, so it costs nothing in the cache.
+        self.function_locals: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._scope: list[str] = []  # qualname parts
         self._scope_kinds: list[str] = []  # "class" / "function"
-        self._locals: list[set[str]] = []
+        self._frames: list[_Frame] = []  # one per function being visited
+        self._dispatch: dict[type, object] = {}
         self._loop_depth: list[int] = [0]
         self._try_depth: list[int] = [0]
         self._except_depth: list[int] = [0]
@@ -115,7 +102,6 @@ class FactCollector(ast.NodeVisitor):
         self._targets: dict[int, str] = {}
         self._with_items: set[int] = set()
         self._decorator_calls: set[int] = set()
-        self._await_count: list[int] = []
 
     # -- helpers -------------------------------------------------------------------
     @property
@@ -132,19 +118,79 @@ class FactCollector(ast.NodeVisitor):
     def in_function(self) -> bool:
         return bool(self._scope_kinds) and self._scope_kinds[-1] == "function"
 
-    def is_nonlocal_root(self, root: str) -> bool:
+    def _mutation(self, root: str, how: str, line: int, keyed: bool = False) -> None:
+        """Record a change of non-local state. Inside a function, whether `root` is local
+        is only known once the whole body has been seen (Python decides scope per
+        function), so the decision waits for the function's end."""
         head = root.split(".")[0]
         if head in ("self", "cls"):
-            return "." in root
-        if not self._locals:
-            return True  # module level: any mutation is of module state
-        return head not in self._locals[-1]
+            if "." in root:
+                self.mutations.append(MutationFact(self.scope, root, how, line, keyed))
+            return
+        if not self._frames:
+            self.mutations.append(MutationFact(self.scope, root, how, line, keyed))
+            return
+        self._frames[-1].pending.append(MutationFact(self.scope, root, how, line, keyed))
+
+    def visit(self, node: ast.AST) -> None:
+        kind = node.__class__
+        method = self._dispatch.get(kind)
+        if method is None:
+            method = getattr(self, "visit_" + kind.__name__, self.generic_visit)
+            self._dispatch[kind] = method
+        if self._frames and kind in _DECISION_SET:
+            self._frames[-1].complexity += 1
+        method(node)
 
     def generic_visit(self, node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            self.parents[id(child)] = node
-            self.index[type(child)].append(child)
             self.visit(child)
+
+    # -- names that decide what is local -------------------------------------------
+    def visit_Name(self, node: ast.Name) -> None:
+        if self._frames and not isinstance(node.ctx, ast.Load):
+            self._frames[-1].bound.add(node.id)
+
+    def _declare(self, node: ast.Global | ast.Nonlocal) -> None:
+        if self._frames:
+            self._frames[-1].declared.update(node.names)
+
+    visit_Global = _declare
+    visit_Nonlocal = _declare
+
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if self._frames:
+            for alias in node.names:
+                self._frames[-1].bound.add((alias.asname or alias.name).split(".")[0])
+
+    visit_Import = _import
+    visit_ImportFrom = _import
+
+    def _match_name(self, node: ast.MatchAs | ast.MatchStar) -> None:
+        if self._frames and node.name:
+            self._frames[-1].bound.add(node.name)
+        self.generic_visit(node)
+
+    visit_MatchAs = _match_name
+    visit_MatchStar = _match_name
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if self._frames:
+            self._frames[-1].returns.append((node.lineno, self.value(node.value)))
+        self.generic_visit(node)
+
+    def _yield(self, node: ast.AST) -> None:
+        if self._frames:
+            self._frames[-1].has_yield = True
+        self.generic_visit(node)
+
+    visit_Yield = _yield
+    visit_YieldFrom = _yield
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        if self._frames:
+            self._frames[-1].complexity += len(node.values) - 1
+        self.generic_visit(node)
 
     # -- scopes --------------------------------------------------------------------
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
@@ -164,16 +210,16 @@ class FactCollector(ast.NodeVisitor):
         ))
         # Decorators and bases belong to the enclosing scope.
         for child in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
-            self.parents[id(child)] = node
-            self.index[type(child)].append(child)
             self.visit(child)
+        if self._frames:
+            self._frames[-1].bound.add(node.name)
         self._scope.append(node.name)
         self._scope_kinds.append("class")
+        # A class body is not a function: its names do not make anything local.
+        frames, self._frames = self._frames, []
         for stmt in node.body:
-            self.parents[id(stmt)] = node
-            self.index[type(stmt)].append(stmt)
-            self.scope_of_node[id(stmt)] = self.scope
             self.visit(stmt)
+        self._frames = frames
         self._scope.pop()
         self._scope_kinds.pop()
 
@@ -184,56 +230,49 @@ class FactCollector(ast.NodeVisitor):
         class_name = self.scope if self._scope_kinds and self._scope_kinds[-1] == "class" else ""
         parent = self.scope if self.in_function() else ""
         qualname = ".".join([*self._scope, node.name])
-        self.scope_of_node[id(node)] = qualname
         # Decorators, defaults and annotations are evaluated in the enclosing scope.
         outer = [*node.decorator_list, *node.args.defaults,
                  *(d for d in node.args.kw_defaults if d is not None)]
         for child in outer:
-            self.parents[id(child)] = node
-            self.index[type(child)].append(child)
             self.visit(child)
+        if self._frames:
+            self._frames[-1].bound.add(node.name)
 
-        bound, declared = local_names(node)
-        for name in sorted(declared):
-            self.globals_declared.append((qualname, name))
+        frame = _Frame()
+        args = node.args
+        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+            if arg is not None:
+                frame.bound.add(arg.arg)
         self._scope.append(node.name)
         self._scope_kinds.append("function")
-        self._locals.append(bound)
+        self._frames.append(frame)
         self._loop_depth.append(0)
         self._try_depth.append(0)
         self._except_depth.append(0)
-        self._await_count.append(0)
-        returns: list[Value | None] = []
-        has_yield = False
-        complexity = 1
         for stmt in node.body:
-            self.parents[id(stmt)] = node
-            self.index[type(stmt)].append(stmt)
             self.visit(stmt)
-        # Returns and yields of this function only (not nested functions).
-        stack: list[ast.AST] = list(node.body)
-        while stack:
-            child = stack.pop()
-            if isinstance(child, (*_FUNCS, ast.ClassDef, ast.Lambda)):
-                continue
-            if isinstance(child, ast.Return):
-                returns.append((child.lineno, self.value(child.value)))
-            elif isinstance(child, (ast.Yield, ast.YieldFrom)):
-                has_yield = True
-            if isinstance(child, _DECISIONS):
-                complexity += 1
-            elif isinstance(child, ast.BoolOp):
-                complexity += len(child.values) - 1
-            stack.extend(ast.iter_child_nodes(child))
-        awaits = self._await_count.pop()
+        self._frames.pop()
         self._scope.pop()
         self._scope_kinds.pop()
-        self._locals.pop()
         self._loop_depth.pop()
         self._try_depth.pop()
         self._except_depth.pop()
+        # Now the function's locals are known: keep only changes of non-local state.
+        local = frame.bound - frame.declared
+        self.function_locals[qualname] = (frozenset(local), frozenset(frame.declared))
+        for name in sorted(frame.declared):
+            self.globals_declared.append((qualname, name))
+        for mutation in frame.pending:
+            if mutation.how == "rebind":
+                if mutation.root in frame.declared:
+                    self.mutations.append(mutation)
+            elif mutation.root.split(".")[0] not in local:
+                self.mutations.append(mutation)
+        returns = frame.returns
+        has_yield = frame.has_yield
+        complexity = frame.complexity
+        awaits = frame.awaits
 
-        args = node.args
         params: list[ParamFact] = []
         positional = [*args.posonlyargs, *args.args]
         defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
@@ -275,17 +314,16 @@ class FactCollector(ast.NodeVisitor):
             self.loops.append(LoopFact(self.scope, source_text(node.target), self.value(node.iter),
                                        node.lineno, node.end_lineno or node.lineno,
                                        isinstance(node, ast.AsyncFor)))
+        elif isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value:
+            # `while True:` loops are how periodic jobs are written by hand.
+            self.loops.append(LoopFact(self.scope, "<while True>", None, node.lineno,
+                                       node.end_lineno or node.lineno))
         if iterable is not None:
-            self.parents[id(iterable)] = node
-            self.index[type(iterable)].append(iterable)
             self.visit(iterable)
         self._loop_depth[-1] += 1
         for child in ast.iter_child_nodes(node):
-            if child is iterable:
-                continue
-            self.parents[id(child)] = node
-            self.index[type(child)].append(child)
-            self.visit(child)
+            if child is not iterable:
+                self.visit(child)
         self._loop_depth[-1] -= 1
 
     visit_For = _loop
@@ -311,13 +349,9 @@ class FactCollector(ast.NodeVisitor):
     def _try(self, node: ast.Try) -> None:
         self._try_depth[-1] += 1
         for stmt in node.body:
-            self.parents[id(stmt)] = node
-            self.index[type(stmt)].append(stmt)
             self.visit(stmt)
         self._try_depth[-1] -= 1
         for part in [*node.handlers, *node.orelse, *node.finalbody]:
-            self.parents[id(part)] = node
-            self.index[type(part)].append(part)
             self.visit(part)
 
     visit_Try = _try
@@ -352,9 +386,16 @@ class FactCollector(ast.NodeVisitor):
             body_kinds=tuple(type(s).__name__.lower() for s in node.body),
             end_line=node.end_lineno or node.lineno,
         ))
+        if self._frames and node.name:
+            self._frames[-1].bound.add(node.name)
         self._except_depth[-1] += 1
         self.generic_visit(node)
         self._except_depth[-1] -= 1
+
+    def visit_If(self, node: ast.If) -> None:
+        if not self._scope and _is_main_guard(node.test):
+            self.has_main_guard = True
+        self.generic_visit(node)
 
     # -- statements that give calls their context ------------------------------------
     def visit_Expr(self, node: ast.Expr) -> None:
@@ -366,8 +407,8 @@ class FactCollector(ast.NodeVisitor):
     def visit_Await(self, node: ast.Await) -> None:
         if isinstance(node.value, ast.Call):
             self._awaited.add(id(node.value))
-        if self._await_count:
-            self._await_count[-1] += 1
+        if self._frames:
+            self._frames[-1].awaits += 1
         self.generic_visit(node)
 
     def _with(self, node: ast.With | ast.AsyncWith) -> None:
@@ -395,21 +436,20 @@ class FactCollector(ast.NodeVisitor):
                 self.assignments.append(AssignFact(
                     scope=self.scope, target=name, line=line, value=self.value(value),
                     annotation=self.value(annotation), augmented=augmented))
-            if "." in name and self.in_function() and self.is_nonlocal_root(name.rsplit(".", 1)[0]) \
-                    and not name.startswith(("self.", "cls.")):
-                self.mutations.append(MutationFact(self.scope, name.rsplit(".", 1)[0], "setattr", line))
-            if augmented and self.in_function() and "." not in name and self.is_nonlocal_root(name):
-                self.mutations.append(MutationFact(self.scope, name, "augassign", line))
-            elif (not augmented and self.in_function() and "." not in name
-                  and self._locals and name not in self._locals[-1]):
-                # Only reachable for names declared `global`: a rebinding of module state.
-                self.mutations.append(MutationFact(self.scope, name, "rebind", line))
-            if augmented and name.startswith(("self.", "cls.")) and self.in_function():
-                self.mutations.append(MutationFact(self.scope, name, "augassign", line))
+            in_function = self.in_function()
+            if "." in name and in_function and not name.startswith(("self.", "cls.")):
+                self._mutation(name.rsplit(".", 1)[0], "setattr", line)
+            if augmented and in_function and "." not in name:
+                self._mutation(name, "augassign", line)
+            elif not augmented and in_function and "." not in name:
+                # Kept at the function's end only if the name is declared `global`.
+                self._frames[-1].pending.append(MutationFact(self.scope, name, "rebind", line))
+            if augmented and name.startswith(("self.", "cls.")) and in_function:
+                self._mutation(name, "augassign", line)
         elif isinstance(target, ast.Subscript):
             root = _subscript_root(target)
-            if root and self.is_nonlocal_root(root):
-                self.mutations.append(MutationFact(self.scope, root, "setitem", line, keyed=True))
+            if root:
+                self._mutation(root, "setitem", line, keyed=True)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for elt in target.elts:
                 self._record_assign(elt, None, line)
@@ -437,8 +477,8 @@ class FactCollector(ast.NodeVisitor):
         for target in node.targets:
             if isinstance(target, ast.Subscript):
                 root = _subscript_root(target)
-                if root and self.is_nonlocal_root(root):
-                    self.mutations.append(MutationFact(self.scope, root, "delitem", node.lineno, keyed=True))
+                if root:
+                    self._mutation(root, "delitem", node.lineno, keyed=True)
         self.generic_visit(node)
 
     # -- calls -----------------------------------------------------------------------
@@ -455,8 +495,9 @@ class FactCollector(ast.NodeVisitor):
             receiver = func.value
             keyed = isinstance(receiver, ast.Subscript)
             root = _subscript_root(receiver) if keyed else dotted_name(receiver)
-            if root and self.is_nonlocal_root(root) and root.split(".")[0] not in self.imports._bindings:
-                self.mutations.append(MutationFact(self.scope, root, f"call:{func.attr}", node.lineno, keyed))
+            # `json.dump(...)` or `logging.getLogger()` is not a container being changed.
+            if root and root.split(".")[0] not in self.imports._bindings:
+                self._mutation(root, f"call:{func.attr}", node.lineno, keyed)
         node_id = id(node)
         self.calls.append(CallFact(
             scope=self.scope, callee=callee, name=name, line=node.lineno,
@@ -472,6 +513,12 @@ class FactCollector(ast.NodeVisitor):
             or any(kw.arg is None for kw in node.keywords),
         ))
         self.generic_visit(node)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == "__main__")
 
 
 def _subscript_root(node: ast.AST) -> str | None:

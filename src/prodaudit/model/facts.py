@@ -196,6 +196,8 @@ class ModuleSummary:
     loops: tuple[LoopFact, ...] = ()
     comments: tuple[CommentFact, ...] = ()
     suppressions: tuple[SuppressionFact, ...] = ()
+    # `if __name__ == "__main__":` at module level: the file is also run as a script.
+    has_main_guard: bool = False
     # Names declared `global` per function scope.
     globals_declared: tuple[tuple[str, str], ...] = ()
     findings: tuple[Finding, ...] = ()

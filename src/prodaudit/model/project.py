@@ -13,7 +13,19 @@ from pathlib import Path
 
 from prodaudit.config import Config
 from prodaudit.discover import Discovery, SourceFile
+from prodaudit.findings import Location
 from prodaudit.model.facts import AssignFact, ClassFact, FunctionFact, ModuleSummary
+
+
+@dataclass(frozen=True)
+class WorkerCount:
+    count: int | None  # None: unknown
+    location: Location | None
+    source: str  # "--workers 4 in Dockerfile CMD", or why it is unknown
+
+    @property
+    def several(self) -> bool:
+        return self.count is not None and self.count > 1
 
 
 @dataclass
@@ -59,8 +71,13 @@ class Project:
         crud.anime and anime, so imports written from any source root resolve.
         """
         candidates: dict[str, list[ModuleSummary]] = {}
+        root_packages = self._root_package_names()
         for summary in self.modules.values():
-            parts = summary.module.split(".") if summary.module else []
+            base = summary.module.split(".") if summary.module else []
+            for root_package in root_packages:
+                name = ".".join([root_package, *base])
+                candidates.setdefault(name, []).append(summary)
+            parts = base
             for start in range(len(parts)):
                 candidates.setdefault(".".join(parts[start:]), []).append(summary)
         resolved = {}
@@ -72,10 +89,30 @@ class Project:
                 exact = [m for m in found if m.module == name]
                 sources = [m for m in found if m.kind == "source"]
                 if exact:
-                    resolved[name] = exact[0]
+                    # pkg/x/__init__.py and pkg/x.py both claim pkg.x: Python imports the
+                    # package, so the module file is shadowed (and unreachable).
+                    packages = [m for m in exact if m.is_package]
+                    resolved[name] = (packages or exact)[0]
                 elif len(sources) == 1:
                     resolved[name] = sources[0]
         return resolved
+
+    def _root_package_names(self) -> list[str]:
+        """Names the audited directory is imported by when it is itself a package (its
+        __init__.py at the root): `from samokoder.api.routers import auth` in a checkout
+        named Samokoder. Taken from imports whose first part names no project module while
+        the rest does, seen at least three times."""
+        if not (self.root / "__init__.py").is_file():
+            return []
+        paths = {m.module for m in self.modules.values()}
+        counts: dict[str, int] = {}
+        for summary in self.modules.values():
+            for fact in summary.imports:
+                head, _, rest = fact.target.partition(".")
+                if rest and head not in paths and any(
+                        rest == p or rest.startswith(p + ".") for p in (rest, rest.rsplit(".", 1)[0]) if p in paths):
+                    counts[head] = counts.get(head, 0) + 1
+        return sorted(name for name, count in counts.items() if count >= 3)
 
     def module_named(self, dotted: str) -> ModuleSummary | None:
         return self.modules_by_name.get(dotted)
@@ -136,6 +173,14 @@ class Project:
         return None
 
     # -- cross-file models, built on first use -------------------------------------------
+    def build_models(self) -> None:
+        """Build every cross-file model now (they are lazy), so --profile charges their cost
+        to the model stage rather than to whichever rule happens to ask first."""
+        for name in ("routes", "callgraph", "bot_handlers", "background", "entry_points",
+                     "singletons", "deployment", "dependencies", "workers", "settings",
+                     "startup_requirements", "orm"):
+            getattr(self, name)
+
     @cached_property
     def routes(self):
         from prodaudit.model.routes import build_routes
@@ -145,7 +190,29 @@ class Project:
     def constant_text(self, value, module: ModuleSummary) -> str | None:
         """A string constant behind a name (`API_PREFIX`, `settings.API_V1_STR`), or None."""
         resolved = self.constant(value, module)
-        return resolved if isinstance(resolved, str) else None
+        if isinstance(resolved, str):
+            return resolved
+        settled = self.settings.resolve(value, module)
+        return settled.value if settled.known and isinstance(settled.value, str) else None
+
+    @cached_property
+    def orm(self):
+        from prodaudit.model.orm import build_orm
+
+        return build_orm(self)
+
+    @cached_property
+    def queries(self):
+        """ORM statements per function, their models and request reachability."""
+        from prodaudit.model.queries import build_queries
+
+        return build_queries(self)
+
+    @cached_property
+    def settings(self):
+        from prodaudit.model.settings import build_settings
+
+        return build_settings(self)
 
     def constant(self, value, module: ModuleSummary, depth: int = 0):
         """Literal value behind a simple expression, following module constants; None if unknown."""
@@ -165,3 +232,151 @@ class Project:
                 if fact is not None:
                     return self.constant(fact.value, target, depth + 1)
         return None
+
+    @cached_property
+    def callgraph(self):
+        from prodaudit.model.callgraph import CallGraph
+
+        return CallGraph(self)
+
+    @cached_property
+    def objects(self):
+        """Which library object (httpx client, Session, Redis...) a name is bound to."""
+        from prodaudit.model.objects import ObjectResolver
+
+        return ObjectResolver(self)
+
+    @cached_property
+    def bot_handlers(self):
+        from prodaudit.model.bots import build_bot_handlers
+
+        return build_bot_handlers(self)
+
+    @cached_property
+    def background(self):
+        from prodaudit.model.background import build_background
+
+        return build_background(self)
+
+    @cached_property
+    def shutdown(self):
+        from prodaudit.model.shutdown import build_shutdown
+
+        return build_shutdown(self)
+
+    @cached_property
+    def symbols(self):
+        from prodaudit.model.symbols import Symbols
+
+        return Symbols(self)
+
+    @cached_property
+    def signature_mismatches(self):
+        from prodaudit.model.signatures import Signatures
+
+        return Signatures(self, self.symbols).mismatches()
+
+    @cached_property
+    def entry_points(self) -> dict[str, str]:
+        """Function key -> label of how it is entered ("POST /auth/login", "bot message ...",
+        "startup hook"), for reachability questions."""
+        entries: dict[str, str] = {}
+        for endpoint in self.routes.endpoints:
+            if endpoint.handler is not None:
+                entries.setdefault(endpoint.handler.key, endpoint.label)
+        for handler in self.bot_handlers:
+            entries.setdefault(handler.function, handler.label)
+        for job in self.background.jobs:
+            if job.target in self.callgraph.nodes:
+                entries.setdefault(job.target, f"{job.kind} started at {job.location}")
+        return entries
+
+    @cached_property
+    def security(self):
+        from prodaudit.model.security import build_security
+
+        return build_security(self)
+
+    @cached_property
+    def singletons(self):
+        from prodaudit.model.state import build_singletons
+
+        return build_singletons(self, self.entry_points)
+
+    def rate_limits_of(self, endpoint) -> tuple[str, ...]:
+        """How an endpoint is rate limited: limiter decorators, limiter dependencies, and
+        calls to limiter-like objects in the handler or the functions it calls directly."""
+        from prodaudit.model.routes import RATE_LIMIT_NAME
+
+        found = list(endpoint.rate_limits)
+        found += sorted({d.target.rsplit(".", 1)[-1] for d in endpoint.dependencies if d.is_rate_limit})
+        if endpoint.handler is not None:
+            graph = self.callgraph
+            keys = [endpoint.handler.key] + [e.callee for e in graph.callees(endpoint.handler.key)]
+            for key in keys:
+                node = graph.nodes.get(key)
+                if node is None:
+                    continue
+                for call in node.module.calls:
+                    if call.scope == node.fact.qualname and RATE_LIMIT_NAME.search(call.callee):
+                        found.append(f"{call.callee}() at {node.module.path}:{call.line}")
+        return tuple(dict.fromkeys(found))
+
+    @cached_property
+    def deployment(self):
+        from prodaudit.model.deploy import read_deployment
+
+        # Every file: a CMD may run a Python script (run_server.py calling uvicorn.run).
+        return read_deployment(self.root, [f.path for f in self.discovery.files])
+
+    @cached_property
+    def dependencies(self):
+        from prodaudit.model.dependencies import read_dependencies
+
+        files = [f.path for f in self.discovery.files if f.kind in ("deploy", "config")]
+        return read_dependencies(self.root, files)
+
+    @cached_property
+    def workers(self) -> WorkerCount:
+        """How many processes serve the web app, and the file:line that says so."""
+        count, server = self.deployment.max_workers()
+        workload = self._app_workload()
+        pods = (workload.max_replicas or workload.replicas) if workload else None
+        if pods and pods > 1:
+            # Each pod runs the server's workers: processes = workers x pods.
+            scale = (f"k8s {workload.name}: {workload.replicas} replicas"
+                     + (f", autoscaled up to {workload.max_replicas}" if workload.max_replicas else ""))
+            where = workload.max_replicas_location or workload.replicas_location or workload.location
+            per_pod = count or 1
+            server_part = f"{server.workers_source} x " if server is not None and count else ""
+            return WorkerCount(per_pod * pods, where, f"{server_part}{scale}")
+        if server is None:
+            return WorkerCount(None, None, "no web server command found in Dockerfile, compose, "
+                                           "Procfile, gunicorn config, k8s or scripts")
+        replicas = f" x {server.replicas} replicas" if server.replicas else ""
+        return WorkerCount(count, server.workers_location or server.location,
+                           f"{server.workers_source}{replicas}")
+
+    def _app_workload(self):
+        """The k8s workload that runs this project's image (named like the app), if any."""
+        hints = ("backend", "api", "app", "web", "server", self.root.name.lower())
+        candidates = [w for w in self.deployment.k8s
+                      if any(any(h and h in image.split("/")[-1].split(":")[0].lower() for h in hints)
+                             for image in w.images)]
+        return max(candidates, key=lambda w: w.max_replicas or w.replicas or 0, default=None)
+
+    def extra_inventory(self) -> dict[str, object]:
+        """Inventory sections of the deployment, dependency and security models."""
+        from prodaudit.report.model_json import dependencies_json, deployment_json, to_json
+
+        from prodaudit.report.model_json import orm_json, settings_json
+
+        return {"deployment": deployment_json(self), "dependencies": dependencies_json(self),
+                "settings": settings_json(self), "orm": orm_json(self),
+                "security_practices": to_json(self.security.good_practices())}
+
+    @cached_property
+    def startup_requirements(self):
+        from prodaudit.model.startup import startup_requirements
+
+        return startup_requirements(self)

@@ -28,7 +28,7 @@ ANNOTATED = {"typing.Annotated", "typing_extensions.Annotated"}
 # Names of dependencies that authenticate or authorize. Deliberately not "token" or
 # "get_user" alone: repository ports like get_refresh_token_port are not auth.
 AUTH_NAME = re.compile(
-    r"(current_(active_)?(super)?user|require|authenticat|authoriz|permission|"
+    r"(current_?(active_?)?(super_?)?user|require|authenticat|authoriz|permission|"
     r"verify_(token|jwt|api_?key|signature|admin|user|access|webhook|telegram|init_data)|"
     r"check_(auth|permission|admin|token|access|role)|get_(current|auth)|is_admin|admin_(user|only|required)|"
     r"login_required|api_?key|jwt|bearer|oauth|superuser|role)", re.I)
@@ -63,6 +63,8 @@ class Dependency:
     location: Location
     is_auth: bool
     is_rate_limit: bool
+    # Defined in a module prodaudit could not parse: is_auth is then a guess from the name.
+    unresolved: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,27 @@ class RouteModel:
 
     def endpoints_of(self, handler_key: str) -> list[Endpoint]:
         return [e for e in self.endpoints if e.handler and e.handler.key == handler_key]
+
+
+def dependency_calls(project, module: ModuleSummary, param) -> list[tuple[Value, ModuleSummary]]:
+    """`Depends(...)` calls of one parameter: as its default, inside `Annotated[...]`, or
+    behind a type alias (`CurrentUser = Annotated[User, Depends(get_current_user)]`)."""
+    found = []
+    if param.default is not None and param.default.kind == "call" and param.default.name in DEPENDS:
+        found.append((param.default, module))
+    annotation = param.annotation
+    where = module
+    if annotation is not None and annotation.kind in ("name", "attr"):
+        target = project.resolve_symbol(annotation.name) if "." in annotation.name else (module, annotation.name)
+        if target is not None:
+            alias = project.assignment(target[0], "", target[1])
+            if alias is not None and alias.value is not None and alias.value.kind == "subscript":
+                annotation, where = alias.value, target[0]
+    if annotation is not None and annotation.kind == "subscript" and annotation.name in ANNOTATED:
+        for item in annotation.items[1:]:
+            if item.kind == "call" and item.name in DEPENDS:
+                found.append((item, where))
+    return found
 
 
 def join_url(*parts: str) -> str:
@@ -236,23 +259,25 @@ class RouteBuilder:
     def param_dependencies(self, param, module: ModuleSummary, level: str,
                            seen: frozenset[str] = frozenset()) -> list[Dependency]:
         deps = []
-        if param.default is not None and param.default.kind == "call" and param.default.name in DEPENDS:
-            deps.extend(self.dependency(param.default, module, level, seen))
-        annotation = param.annotation
-        if annotation is not None and annotation.kind in ("name", "attr"):
-            # A type alias: CurrentUser = Annotated[User, Depends(get_current_user)]
-            found = self.project.resolve_symbol(annotation.name) if "." in annotation.name else (
-                (module, annotation.name))
-            if found is not None:
-                alias = self.project.assignment(found[0], "", found[1])
-                if alias is not None and alias.value is not None and alias.value.kind == "subscript":
-                    annotation = alias.value
-                    module = found[0]
-        if annotation is not None and annotation.kind == "subscript" and annotation.name in ANNOTATED:
-            for item in annotation.items[1:]:
-                if item.kind == "call" and item.name in DEPENDS:
-                    deps.extend(self.dependency(item, module, level, seen))
+        for call, where in dependency_calls(self.project, module, param):
+            deps.extend(self.dependency(call, where, level, seen))
+        unparsed = self.unparsed_alias(param, module, level)
+        if unparsed is not None:
+            deps.append(unparsed)
         return deps
+
+    def unparsed_alias(self, param, module: ModuleSummary, level: str) -> Dependency | None:
+        """An annotation alias (`user: CurrentUser`) defined in a module that could not be
+        parsed: keep it as an unresolved dependency so auth is not silently "none"."""
+        annotation = param.annotation
+        if annotation is None or annotation.kind not in ("name", "attr") or annotation.name == annotation.text:
+            return None
+        found = self.project.resolve_symbol(annotation.name)
+        if found is None or found[0].problem is None:
+            return None
+        name = annotation.name.rsplit(".", 1)[-1]
+        return Dependency(annotation.name, annotation.text, level, Location(module.path, annotation.line),
+                          bool(AUTH_NAME.search(name)), bool(RATE_LIMIT_NAME.search(name)), unresolved=True)
 
     # -- collection ------------------------------------------------------------------
     def collect_objects(self) -> None:

@@ -28,7 +28,9 @@ from prodaudit.model.facts import (
     ParseProblem,
     SuppressionFact,
 )
+from prodaudit.model.extractors import extractors
 from prodaudit.model.resolve import ImportTable, collect_imports
+from prodaudit.model.values import source_lines_for_text
 
 TASK_TAG = re.compile(r"\b(?i:TODO|FIXME|HACK)\b|\bXXX\b")
 SUPPRESSION = re.compile(
@@ -48,20 +50,57 @@ class ParsedModule:
     imports: ImportTable
     collector: FactCollector
     lines: list[str] = field(default_factory=list)
+    _index: dict | None = field(default=None, repr=False)
+    _parents: dict | None = field(default=None, repr=False)
+    _scopes: dict | None = field(default=None, repr=False)
+    _sorted: dict = field(default_factory=dict, repr=False)
 
     def resolve(self, node: ast.AST) -> str:
         return self.collector.resolve_node(node)
 
+    def _build_index(self) -> None:
+        # Built on first use only: most audits run no file rule, and this walk would
+        # otherwise be paid on every module.
+        index: dict[type, list[ast.AST]] = {}
+        parents: dict[int, ast.AST] = {}
+        scopes: dict[int, str] = {}
+        stack: list[tuple[ast.AST, str]] = [(self.tree, "")]
+        while stack:
+            node, scope = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                scope = f"{scope}.{node.name}" if scope else node.name
+                scopes[id(node)] = scope
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+                index.setdefault(type(child), []).append(child)
+                stack.append((child, scope))
+        self._index, self._parents, self._scopes = index, parents, scopes
+
+    def node_index(self) -> dict[type, list[ast.AST]]:
+        """Every node by type (each list in walk order, not source order)."""
+        if self._index is None:
+            self._build_index()
+        return self._index
+
     def nodes(self, *types: type) -> list[ast.AST]:
-        """Every node of these types, in source order."""
+        """Every node of these types, in source order. Shared between callers (several
+        extractors ask for the same types): treat the list as read-only."""
+        cached = self._sorted.get(types)
+        if cached is not None:
+            return cached
+        if self._index is None:
+            self._build_index()
         found: list[ast.AST] = []
         for kind in types:
-            found.extend(self.collector.index.get(kind, ()))
+            found.extend(self._index.get(kind, ()))
         found.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+        self._sorted[types] = found
         return found
 
     def parent(self, node: ast.AST) -> ast.AST | None:
-        return self.collector.parents.get(id(node))
+        if self._parents is None:
+            self._build_index()
+        return self._parents.get(id(node))
 
     def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         current = self.parent(node)
@@ -72,7 +111,10 @@ class ParsedModule:
         return None
 
     def scope_name(self, fn: ast.AST) -> str:
-        return self.collector.scope_of_node.get(id(fn), "")
+        """Qualified name of a function or class node ("Class.method")."""
+        if self._scopes is None:
+            self._build_index()
+        return self._scopes.get(id(fn), "")
 
     def location(self, node: ast.AST) -> Location:
         return Location(self.path, getattr(node, "lineno", 0), getattr(node, "col_offset", -1) + 1,
@@ -175,7 +217,20 @@ def newer_interpreter() -> str | None:
     return None
 
 
-def classify_syntax_error(data: bytes) -> str:
+# Errors the running interpreter gives for syntax a newer Python accepts, when no newer
+# interpreter is installed to ask: (message fragment, the version that accepts it).
+NEWER_SYNTAX_MESSAGES = (
+    ("multiple exception types must be parenthesized", (3, 14)),  # PEP 758
+    ("f-string: expecting '}'", (3, 12)),  # PEP 701 quotes reuse
+    ("f-string expression part cannot include a backslash", (3, 12)),
+    ("f-string: unmatched", (3, 12)),
+)
+
+
+def classify_syntax_error(data: bytes, message: str = "") -> str:
+    for fragment, version in NEWER_SYNTAX_MESSAGES:
+        if fragment in message and sys.version_info[:2] < version:
+            return "newer-syntax"
     exe = newer_interpreter()
     if exe is None:
         return "syntax"
@@ -206,20 +261,30 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
         line = getattr(exc, "lineno", 0) or 0
         column = getattr(exc, "offset", 0) or 0
         message = getattr(exc, "msg", None) or str(exc) or exc.__class__.__name__
-        kind_of_problem = classify_syntax_error(data) if isinstance(exc, SyntaxError) else "syntax"
+        kind_of_problem = classify_syntax_error(data, str(message)) if isinstance(exc, SyntaxError) else "syntax"
         return ModuleSummary(**base, stats=stats, suppressions=tuple(scan_comments(source)[1]),
                              problem=ParseProblem(kind_of_problem, str(message)[:200], line, column))
     imports = collect_imports(tree, module, is_package)
     table = ImportTable(imports, module)
     collector = FactCollector(table)
     try:
-        collector.visit(tree)
+        with source_lines_for_text(lines):
+            collector.visit(tree)
     except RecursionError:
         return ModuleSummary(**base, stats=stats, problem=ParseProblem("syntax", "expression nesting too deep to analyse"))
     comments, suppressions = scan_comments(source)
     parsed = ParsedModule(path, module, kind, source, tree, table, collector, lines)
     findings: list[Finding] = []
     extra: list[object] = []
+    for extract in extractors():
+        try:
+            extra.extend(extract(parsed))
+        except Exception as exc:  # one broken extractor must not cost the module's summary
+            from prodaudit.errors import internal_error_finding, strict_mode
+
+            if strict_mode():
+                raise
+            findings.append(internal_error_finding(f"extractor {extract.__module__}", path, exc))
     for rule in file_rules:
         findings.extend(run_file_rule(rule, parsed))
     return ModuleSummary(
@@ -229,6 +294,7 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
         calls=tuple(collector.calls), mutations=tuple(collector.mutations),
         excepts=tuple(collector.excepts), loops=tuple(collector.loops), comments=tuple(comments),
         suppressions=tuple(suppressions), globals_declared=tuple(collector.globals_declared),
+        has_main_guard=collector.has_main_guard,
         findings=tuple(findings), extra=tuple(extra),
     )
 

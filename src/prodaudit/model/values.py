@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 MAX_DEPTH = 5
@@ -71,11 +72,36 @@ def dotted_name(node: ast.AST) -> str | None:
     return None
 
 
-def source_text(node: ast.AST) -> str:
+# Lines of the module being summarized, set by `source_lines_for_text`. Slicing the source
+# is several times cheaper than ast.unparse, which dominated the summary step.
+_SOURCE_LINES: list[str] | None = None
+
+
+@contextmanager
+def source_lines_for_text(lines: list[str]):
+    global _SOURCE_LINES
+    previous, _SOURCE_LINES = _SOURCE_LINES, lines
     try:
-        text = ast.unparse(node)
-    except Exception:  # ast.unparse can fail on odd trees; text is only informative
-        return "<expr>"
+        yield
+    finally:
+        _SOURCE_LINES = previous
+
+
+def source_text(node: ast.AST) -> str:
+    """The expression as written when it fits on one line, else as ast.unparse gives it
+    (a multi-line slice could carry comments that would break re-parsing)."""
+    lines = _SOURCE_LINES
+    line = getattr(node, "lineno", 0)
+    if lines is not None and line and line == getattr(node, "end_lineno", 0) and line <= len(lines):
+        text = lines[line - 1]
+        start, end = node.col_offset, node.end_col_offset
+        # Offsets are UTF-8 byte offsets: slice bytes unless the line is ASCII.
+        text = text[start:end] if text.isascii() else text.encode()[start:end].decode("utf-8", "replace")
+    else:
+        try:
+            text = ast.unparse(node)
+        except Exception:  # ast.unparse can fail on odd trees; text is only informative
+            return "<expr>"
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
 
 

@@ -119,8 +119,9 @@ class BridgedRule(Rule):
     ruff_settings: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def accepts(cls, code: str, message: str, path: str, line_text: str) -> bool:
-        """Refine ruff: return False for a diagnostic this rule knows to be noise."""
+    def accepts(cls, code: str, message: str, path: str, line_text: str, module) -> bool:
+        """Refine ruff: return False for a diagnostic this rule knows to be noise.
+        `module` is the file's ModuleSummary (None when it was not parsed)."""
         return True
 
 
@@ -132,7 +133,12 @@ def doc_section(doc: str, title: str) -> str:
 
 def code_blocks(text: str) -> list[str]:
     """Fenced ```python blocks inside a doc section."""
-    return [m.group(1) for m in re.finditer(r"```(?:python|py)?\n(.*?)```", text, re.S)]
+    return [code for lang, code in fenced_blocks(text) if lang in ("", "python", "py")]
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, code) of every fenced block: python, dockerfile, yaml, toml, text..."""
+    return [(m.group(1).lower(), m.group(2)) for m in re.finditer(r"```([A-Za-z]*)\n(.*?)```", text, re.S)]
 
 
 _REGISTRY: dict[str, type[Rule]] = {}

@@ -163,7 +163,7 @@ class RuffBridge:
         return results
 
     def findings(self, results: dict[str, list[RuffDiagnostic]], kinds: dict[str, str],
-                 line_of: Callable[[str, int], str]) -> list[Finding]:
+                 line_of: Callable[[str, int], str], modules: dict) -> list[Finding]:
         out = []
         for path, diagnostics in sorted(results.items()):
             for diag in diagnostics:
@@ -173,7 +173,8 @@ class RuffBridge:
                 # Not every bridged rule looks at every kind of file (print in tests is fine).
                 if kinds.get(path) not in rule.meta.file_kinds:
                     continue
-                if not rule.accepts(diag.code, diag.message, path, line_of(path, diag.line)):
+                if not rule.accepts(diag.code, diag.message, path, line_of(path, diag.line),
+                                    modules.get(path)):
                     continue
                 severity = rule.severity_by_code.get(diag.code, rule.meta.severity)
                 out.append(Finding(

@@ -63,4 +63,6 @@ class UnparseableFile(ProjectRule):
                 yield self.finding(f"File cannot be read as Python source: {problem.message}",
                                    location, anchor="decode")
             else:
-                yield self.finding(f"Syntax error: {problem.message}", location, anchor="syntax")
+                running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+                yield self.finding(f"Syntax error under Python {running}: {problem.message}",
+                                   location, anchor="syntax")

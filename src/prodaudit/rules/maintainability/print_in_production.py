@@ -13,8 +13,8 @@ CLI_PATH = re.compile(r"(^|/)(scripts?|bin|tools|cli|commands|management)(/|$)|(
 class PrintInProduction(BridgedRule):
     """
     ## What it does
-    Finds `print()` in application code (ruff T201), outside scripts, CLI modules and
-    `__main__.py`.
+    Finds `print()` in application code (ruff T201), outside scripts (modules with an
+    `if __name__ == "__main__":` block), CLI modules and `__main__.py`.
 
     ## Why is this bad?
     print output has no level, no timestamp, no logger name and no structure; it bypasses
@@ -37,8 +37,9 @@ class PrintInProduction(BridgedRule):
     ```
 
     ## Known limitations
-    CLI code is recognised by path (scripts/, bin/, cli.py, __main__.py, manage.py); a CLI
-    elsewhere is reported.
+    CLI code is recognised by path (scripts/, bin/, cli.py, __main__.py, manage.py) or by a
+    main guard; a CLI elsewhere is reported. A module that is both a library and a script
+    is treated as a script.
     """
 
     meta = RuleMeta(
@@ -50,5 +51,7 @@ class PrintInProduction(BridgedRule):
     )
 
     @classmethod
-    def accepts(cls, code: str, message: str, path: str, line_text: str) -> bool:
-        return not CLI_PATH.search(path)
+    def accepts(cls, code: str, message: str, path: str, line_text: str, module) -> bool:
+        # A module with `if __name__ == "__main__":` is (also) a script: printing is its UI.
+        is_script = module is not None and module.has_main_guard
+        return not CLI_PATH.search(path) and not is_script

@@ -1,15 +1,23 @@
 from __future__ import annotations
 
-from prodaudit.findings import Dimension, Severity
-from prodaudit.rules.base import BridgedRule, RuleMeta, register
+from collections.abc import Iterator
+
+from prodaudit.findings import Dimension, Finding, Location, Severity
+from prodaudit.rules.base import BridgedRule, ProjectRule, RuleMeta, register
+
+# Passed uncalled as a default factory, these produce naive values on every insert.
+NAIVE_FACTORIES = {"datetime.datetime.utcnow", "datetime.datetime.now", "datetime.datetime.today"}
+FACTORY_KEYWORDS = ("default", "onupdate", "default_factory", "server_onupdate")
 
 
 @register
-class NaiveDatetime(BridgedRule):
+class NaiveDatetime(BridgedRule, ProjectRule):
     """
     ## What it does
     Finds naive datetimes: `datetime.utcnow()`, `datetime.now()` without `tz`,
-    `datetime.fromtimestamp()` without `tz` and similar (ruff DTZ001-DTZ012).
+    `datetime.fromtimestamp()` without `tz` and similar (ruff DTZ001-DTZ012), and the same
+    functions passed uncalled as a default factory (`Column(default=datetime.utcnow)`,
+    `Field(default_factory=datetime.now)`), which ruff does not see.
 
     ## Why is this bad?
     A naive datetime has no time zone. Compared with an aware one it raises `TypeError`;
@@ -45,3 +53,13 @@ class NaiveDatetime(BridgedRule):
         file_kinds=("source",),
         fix="Use aware datetimes: datetime.now(UTC), fromtimestamp(ts, tz=UTC).",
     )
+
+    def check_project(self, project) -> Iterator[Finding]:
+        for module in project.summaries("source"):
+            for call in module.calls:
+                for key, value in call.keywords:
+                    if key in FACTORY_KEYWORDS and value.kind in ("name", "attr") and value.name in NAIVE_FACTORIES:
+                        yield self.finding(
+                            f"`{key}={value.text}` stores a naive datetime on every write",
+                            Location(module.path, value.line or call.line), anchor=f"{call.scope}:{key}",
+                            fix="Pass an aware factory: default=lambda: datetime.now(UTC).")

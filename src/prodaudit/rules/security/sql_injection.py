@@ -1,14 +1,24 @@
 from __future__ import annotations
 
-from prodaudit.findings import Confidence, Dimension, Severity
-from prodaudit.rules.base import BridgedRule, RuleMeta, register
+from collections.abc import Iterator
+from typing import ClassVar
+
+from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
+from prodaudit.model.extractors.security import SqlBuild
+from prodaudit.rules.base import BridgedRule, ProjectRule, RuleMeta, register
 
 
 @register
-class SqlInjection(BridgedRule):
+class SqlInjection(BridgedRule, ProjectRule):
     """
     ## What it does
-    Finds SQL built from strings with f-strings, `.format()`, `%` or `+` (ruff S608).
+    Finds SQL built with f-strings, `.format()`, `%` or `+` from values that are not
+    constants, and executed with `text()`, `execute()`, `exec_driver_sql()` or a raw
+    cursor, directly or through a local variable (`q = f"..."; session.execute(text(q))`).
+    Values that cannot carry SQL are not reported: constants, `int()` conversions,
+    parameters typed int/UUID/Literal, identifiers looked up in a fixed dict or checked
+    against a constant collection before use. String-built SQL that is not seen reaching
+    an execute call is reported through ruff S608.
 
     ## Why is this bad?
     Any value that reaches the string from a user can change the query: read other
@@ -17,7 +27,8 @@ class SqlInjection(BridgedRule):
     ## Example
     ```python
     def search(cursor, name):
-        cursor.execute(f"SELECT * FROM users WHERE name = '{name}'")
+        query = f"SELECT * FROM users WHERE name = '{name}'"
+        cursor.execute(query)
     ```
 
     ## Use instead
@@ -27,15 +38,55 @@ class SqlInjection(BridgedRule):
     ```
 
     ## Known limitations
-    Recognises SQL by its keywords in the string; identifiers interpolated from a fixed
-    allow-list are reported too (mark them with a suppression and the reason).
+    Flows are followed inside one function; SQL assembled in one function and executed in
+    another is reported by ruff S608 at the place it is built, without the allow-list
+    analysis. Recognising an allow-list needs the check or lookup to be in the function
+    that builds the string.
     """
 
     meta = RuleMeta(
         id="PA405", slug="sql-injection", family="security", dimension=Dimension.SECURITY,
         severity=Severity.HIGH, confidence=Confidence.MEDIUM,
-        summary="SQL built with f-string/format/concatenation",
+        summary="SQL built with f-string/format/concatenation from non-constant values",
         effort_minutes=20, cwe=(89,), owasp=("A03:2021",), ruff_codes=("S608",),
         file_kinds=("source",),
         fix="Use bound parameters: text('... WHERE id = :id') with {'id': value}.",
     )
+
+    # SQL built where we cannot see it executed is a review item, not a proven injection.
+    severity_by_code: ClassVar[dict[str, Severity]] = {"S608": Severity.MEDIUM}
+
+    def check_project(self, project) -> Iterator[Finding]:
+        builds = [(m, b) for m, b in project.security.sql_builds() if not b.safe and b.sink_line]
+        if not builds:
+            return
+        graph = project.callgraph
+        reached = graph.reachable(project.entry_points)
+        for module, build in builds:
+            key = f"{module.module}:{build.scope}"
+            entry = reached.get(key)
+            web = entry is not None and not entry[0].startswith(("bot ", "task", "lifespan", "startup"))
+            evidence = [Evidence(Location(module.path, build.sink_line),
+                                 f"executed here by {build.sink}" + (f" through `{build.via}`" if build.via else ""))]
+            if entry is not None:
+                node = graph.nodes.get(key)
+                evidence.append(Evidence(node.location if node else Location(module.path, build.line),
+                                         f"reached from {graph.describe_path(entry[0], entry[1])}"))
+            values = ", ".join(f"`{part}`" for part in build.unsafe_parts[:3])
+            yield self.finding(
+                f"SQL text built from {values} is executed by {build.sink}: a value containing a quote "
+                f"rewrites the query" + (f" (reachable from {entry[0]})" if web else ""),
+                Location(module.path, build.line),
+                severity=Severity.CRITICAL if web else Severity.HIGH,
+                evidence=evidence,
+                anchor=f"{key}:sql:{build.unsafe_parts[0] if build.unsafe_parts else ''}",
+            )
+
+    @classmethod
+    def accepts(cls, code: str, message: str, path: str, line_text: str, module) -> bool:
+        """Drop ruff's S608 where every value built into the SQL is known to be safe
+        (allow-listed identifiers, int conversions, constants)."""
+        if module is None:
+            return True
+        here = [b for b in module.facts_of(SqlBuild) if b.line_text == line_text]
+        return not here or not all(b.safe for b in here)
