@@ -203,7 +203,17 @@ class Poller(threading.Thread):
 
 
 STAGE_LINE = re.compile(r"^(\w+)\s+([\d.]+) ms$")
+RULE_LINE = re.compile(r"^rule (\S+)\s+([\d.]+) ms$")  # per-rule times, when prodaudit prints them
 MAXRSS_LINE = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+
+
+def child_env(scratch: Path) -> dict[str, str]:
+    """prodaudit's environment: byte-code cached (in the scratch dir, never in the source
+    tree), as for an installed package, even where PYTHONDONTWRITEBYTECODE is set; without
+    this every run would recompile all of prodaudit's modules."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+    return env
 
 
 def run_prodaudit(tree: Path, cache_dir: Path, report: Path, method: str,
@@ -217,7 +227,7 @@ def run_prodaudit(tree: Path, cache_dir: Path, report: Path, method: str,
         command = [GNU_TIME, "-v", *command]
     with Measure() as measure:
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, env=child_env(report.parent))
         poller = None
         if method in ("psutil", "proc"):
             poller = Poller(proc.pid, method)
@@ -233,9 +243,10 @@ def run_prodaudit(tree: Path, cache_dir: Path, report: Path, method: str,
         raise SystemExit(f"prodaudit failed (exit {proc.returncode}) on {tree}:\n{stderr[-3000:]}")
     stages = {}
     for line in stderr.splitlines():
-        match = STAGE_LINE.match(line.strip())
+        match = STAGE_LINE.match(line.strip()) or RULE_LINE.match(line.strip())
         if match:
-            stages[match.group(1)] = float(match.group(2))
+            key = match.group(1) if match.re is STAGE_LINE else f"rule {match.group(1)}"
+            stages[key] = float(match.group(2))
     rss = None
     if method == "gnu-time":
         match = MAXRSS_LINE.search(stderr)
@@ -454,11 +465,15 @@ def render(result: dict, runs: int) -> str:
             f"| warm (wall) | {warm_s:.2f} s | <= {TARGET_WARM_SECONDS:.0f} s: {verdict_warm}{scale} |",
             f"| cold CPU / bare parse CPU | {result['cold_cpu_over_bare_cpu']:.1f}x | (contention-free view) |",
             f"| cold / ruff (wall) | {cold['seconds']['median'] / result['ruff']['seconds']['median']:.1f}x | |"]
-    stages = list(cold["median_run_stages_ms"])
+    stages = [s for s in cold["median_run_stages_ms"] if not s.startswith("rule ")]
     for extra in (warm, one):
         for stage in extra.get("median_run_stages_ms", {}):
-            if stage not in stages:
+            if stage not in stages and not stage.startswith("rule "):
                 stages.append(stage)
+    # The slowest rules of the median cold run, when prodaudit's --profile lists them.
+    rules = sorted((s for s in cold["median_run_stages_ms"] if s.startswith("rule ")),
+                   key=lambda s: -cold["median_run_stages_ms"][s])[:8]
+    stages += rules
     out += ["", "prodaudit `--profile` stages of the median run (ms):", "",
             "| stage | cold | warm | warm, 1 changed |", "|---|---:|---:|---:|"]
     for stage in stages:
