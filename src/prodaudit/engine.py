@@ -75,8 +75,7 @@ def selected_rules(config: Config) -> list[type[Rule]]:
             continue
         override = config.severity_for(meta.id)
         if override is not None:
-            cls = type(cls.__name__, (cls,), {"meta": with_severity(meta, override),
-                                              "__doc__": cls.__doc__})
+            cls = with_severity(cls, override)
         chosen.append(cls)
     return chosen
 
@@ -98,7 +97,7 @@ def _instantiate_file_rules(rule_ids: Sequence[str], severity: tuple) -> list[Fi
         cls = by_id[rule_id]
         override = config.severity_for(rule_id)
         if override is not None:
-            cls = type(cls.__name__, (cls,), {"meta": with_severity(cls.meta, override)})
+            cls = with_severity(cls, override)
         rules.append(cls())
     return rules
 

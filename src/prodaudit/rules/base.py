@@ -189,5 +189,7 @@ def rule_by_key(key: str) -> type[Rule] | None:
     return None
 
 
-def with_severity(meta: RuleMeta, severity: Severity) -> RuleMeta:
-    return replace(meta, severity=severity)
+def with_severity(cls: type[Rule], severity: Severity) -> type[Rule]:
+    """The rule with a configured severity: a subclass, so the registry is untouched."""
+    return type(cls.__name__, (cls,), {"meta": replace(cls.meta, severity=severity),
+                                       "__doc__": cls.__doc__})
