@@ -42,6 +42,10 @@ import generate  # bench/generate.py, beside this file
 
 TARGET_COLD_RATIO = 3.0   # cold prodaudit <= 3x bare parse
 TARGET_WARM_SECONDS = 1.0  # warm prodaudit <= 1 s (stated for 200k lines)
+# The multi-worker, async and reliability rules (and the facts only they need) may add at
+# most this share to a cold audit without them.
+TARGET_FAMILIES_SHARE = 0.5
+FAMILIES = "PA1,PA2,PA5"
 GNU_TIME = "/usr/bin/time"
 SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox",
              ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "build", "dist",
@@ -217,10 +221,10 @@ def child_env(scratch: Path) -> dict[str, str]:
 
 
 def run_prodaudit(tree: Path, cache_dir: Path, report: Path, method: str,
-                  jobs: int | None) -> Sample:
+                  jobs: int | None, extra: tuple[str, ...] = ()) -> Sample:
     command = [sys.executable, "-m", "prodaudit", "audit", str(tree), "--format", "json",
                "--output", str(report), "--no-progress", "--cache-dir", str(cache_dir),
-               "--profile"]
+               "--profile", *extra]
     if jobs:
         command += ["--jobs", str(jobs)]
     if method == "gnu-time":
@@ -352,7 +356,7 @@ def bench_tree(tree: Path, opts: Settings, log) -> dict:
         wait_for_idle(opts.idle_wait, opts.idle_threshold, log)
 
     samples: dict[str, list[Sample]] = {"bare_parse": [], "ruff": [], "cold": [], "warm": [],
-                                        "warm_one_changed": []}
+                                        "warm_one_changed": [], "cold_without_families": []}
     for i in range(runs):
         log(f"  bare ast.parse {i + 1}/{runs}")
         idle()
@@ -388,6 +392,14 @@ def bench_tree(tree: Path, opts: Settings, log) -> dict:
         warm_cache = scratch / f"cold-{runs - 1}"  # filled by the last cold run
 
         for i in range(runs):
+            log(f"  prodaudit cold without {FAMILIES} {i + 1}/{runs}")
+            cache_dir = scratch / f"cold-without-{i}"
+            idle()
+            samples["cold_without_families"].append(run_prodaudit(
+                tree, cache_dir, report, opts.method, opts.jobs, ("--disable", FAMILIES)))
+            shutil.rmtree(cache_dir, ignore_errors=True)
+
+        for i in range(runs):
             log(f"  prodaudit warm {i + 1}/{runs}")
             idle()
             samples["warm"].append(run_prodaudit(tree, warm_cache, report, opts.method, opts.jobs))
@@ -414,6 +426,10 @@ def bench_tree(tree: Path, opts: Settings, log) -> dict:
     bare_cpu = result["bare_parse"]["cpu_seconds"]["median"]
     result["cold_cpu_over_bare_cpu"] = (result["cold"]["cpu_seconds"]["median"] / bare_cpu
                                         if bare_cpu else None)
+    without = result["cold_without_families"]
+    for unit in ("seconds", "cpu_seconds"):
+        base = without["cpu_seconds" if unit == "cpu_seconds" else "seconds"]["median"]
+        result[f"families_share_{unit}"] = (result["cold"][unit]["median"] - base) / base if base else None
     return result
 
 
@@ -443,6 +459,7 @@ def render(result: dict, runs: int) -> str:
     timed = [
         ("bare ast.parse (1 core, in-process)", result["bare_parse"]),
         ("prodaudit cold (empty cache)", cold),
+        (f"prodaudit cold, --disable {FAMILIES}", result["cold_without_families"]),
         ("prodaudit warm (same cache)", warm),
         ("prodaudit warm, 1 file changed", one),
         ("ruff check --select ALL (no cache)", result["ruff"]),
@@ -465,6 +482,10 @@ def render(result: dict, runs: int) -> str:
             f"| warm (wall) | {warm_s:.2f} s | <= {TARGET_WARM_SECONDS:.0f} s: {verdict_warm}{scale} |",
             f"| cold CPU / bare parse CPU | {result['cold_cpu_over_bare_cpu']:.1f}x | (contention-free view) |",
             f"| cold / ruff (wall) | {cold['seconds']['median'] / result['ruff']['seconds']['median']:.1f}x | |"]
+    share_cpu, share_wall = result["families_share_cpu_seconds"], result["families_share_seconds"]
+    verdict_share = "PASS" if share_cpu is not None and share_cpu <= TARGET_FAMILIES_SHARE else "MISS"
+    out += [f"| {FAMILIES} rules added to cold, CPU | {share_cpu:+.0%} | <= {TARGET_FAMILIES_SHARE:.0%}: {verdict_share} |",
+            f"| {FAMILIES} rules added to cold, wall | {share_wall:+.0%} | |"]
     stages = [s for s in cold["median_run_stages_ms"] if not s.startswith("rule ")]
     for extra in (warm, one):
         for stage in extra.get("median_run_stages_ms", {}):
