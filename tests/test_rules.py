@@ -16,10 +16,12 @@ import pytest
 from markers import read_markers, with_ignore_comments
 
 from prodaudit.engine import AuditOptions, run_audit
+from prodaudit.model.extractors import REPORT_NEEDS
 from prodaudit.rules.base import all_rules
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SLUGS = {cls.meta.slug: cls.meta.id for cls in all_rules()}
+RULES = {cls.meta.id: cls for cls in all_rules()}
 
 
 def fixture_dirs() -> list[Path]:
@@ -40,11 +42,15 @@ def audit(directory: Path, rules: set[str] | None = None):
 
 
 @pytest.mark.parametrize("directory", fixture_dirs(), ids=lambda d: f"{d.parent.name}/{d.name}")
-def test_fixture(directory: Path, tmp_path: Path) -> None:
+def test_fixture(directory: Path, tmp_path: Path, asked_extractors: set[str]) -> None:
     markers = read_markers(directory)
     rules = rules_under_test(directory, markers)
     assert rules, f"{directory}: not named after a rule slug and no markers"
     result = audit(directory, rules)
+    # Only the extractors the selected rules name run: a rule that reads facts of another
+    # one would silently see none.
+    declared = {name for rule in rules for name in RULES[rule].needs} | set(REPORT_NEEDS)
+    assert sorted(asked_extractors - declared - {""}) == [], f"facts read by {sorted(rules)} but not in their `needs`"
     got = {(f.location.path, f.location.line, f.rule_id) for f in result.findings if f.rule_id in rules}
     expected = {(m.path, m.target, m.rule_id) for m in markers if not m.todo}
     known_misses = {(m.path, m.target, m.rule_id) for m in markers if m.todo}

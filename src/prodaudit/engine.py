@@ -22,6 +22,7 @@ from prodaudit.discover import Discovery, SourceFile, discover
 from prodaudit.errors import internal_error_finding, strict_mode
 from prodaudit.findings import AuditNote, AuditResult, Finding, assign_fingerprints
 from prodaudit.model.dependencies import read_dependencies
+from prodaudit.model.extractors import REPORT_NEEDS
 from prodaudit.model.facts import ModuleSummary
 from prodaudit.model.project import Project
 from prodaudit.model.summary import summarize
@@ -65,6 +66,14 @@ class Timer:
         self.stages.append((stage, now - self._start))
         self._start = now
 
+    def move(self, seconds: float, source: str, target: str) -> None:
+        """Charge `seconds` of stage `source` to stage `target` (models built lazily while
+        the rules ran are model time, not rule time)."""
+        stages = dict(self.stages)
+        stages[source] -= seconds
+        stages[target] += seconds
+        self.stages = [(name, stages[name]) for name, _ in self.stages]
+
 
 def selected_rules(config: Config) -> list[type[Rule]]:
     chosen = []
@@ -82,11 +91,24 @@ def selected_rules(config: Config) -> list[type[Rule]]:
 
 # -- the summary step, in this process or in workers -------------------------------------
 _worker_rules: list[FileRule] = []
+_worker_extractors: tuple[str, ...] | None = None
 
 
-def _init_worker(rule_ids: Sequence[str], severity: tuple) -> None:
-    global _worker_rules
+def _init_worker(rule_ids: Sequence[str], severity: tuple, extractor_names: tuple[str, ...] | None) -> None:
+    global _worker_rules, _worker_extractors
     _worker_rules = _instantiate_file_rules(rule_ids, severity)
+    _worker_extractors = extractor_names
+
+
+def needed_extractors(rules: Sequence[type[Rule]], run_rules: bool) -> tuple[str, ...] | None:
+    """The extractors the selected rules and the report read facts from; None (all of them)
+    when no rule runs, i.e. for the inventory, which shows every model."""
+    if not run_rules:
+        return None
+    names = set(REPORT_NEEDS)
+    for cls in rules:
+        names.update(cls.needs)
+    return tuple(sorted(names))
 
 
 def _instantiate_file_rules(rule_ids: Sequence[str], severity: tuple) -> list[FileRule]:
@@ -102,7 +124,8 @@ def _instantiate_file_rules(rule_ids: Sequence[str], severity: tuple) -> list[Fi
     return rules
 
 
-def _summarize_one(root: str, file: SourceFile, rules: Sequence[FileRule]) -> ModuleSummary:
+def _summarize_one(root: str, file: SourceFile, rules: Sequence[FileRule],
+                   extractor_names: tuple[str, ...] | None) -> ModuleSummary:
     path = os.path.join(root, file.path)
     try:
         with open(path, "rb") as handle:
@@ -114,7 +137,8 @@ def _summarize_one(root: str, file: SourceFile, rules: Sequence[FileRule]) -> Mo
                              problem=ParseProblem("decode", f"cannot read: {exc.strerror or exc}"))
     digest = hashlib.sha256(data).hexdigest()
     try:
-        return summarize(file.path, file.module, file.kind, file.is_package, data, digest, rules)
+        return summarize(file.path, file.module, file.kind, file.is_package, data, digest, rules,
+                         extractor_names)
     except Exception as exc:  # a bug of ours on one file must not stop the audit
         if strict_mode():
             raise
@@ -124,7 +148,7 @@ def _summarize_one(root: str, file: SourceFile, rules: Sequence[FileRule]) -> Mo
 
 def _summarize_in_worker(args: tuple[str, SourceFile]) -> ModuleSummary:
     root, file = args
-    return _summarize_one(root, file, _worker_rules)
+    return _summarize_one(root, file, _worker_rules, _worker_extractors)
 
 
 def file_digests(root: Path, files: Sequence[SourceFile]) -> dict[str, str]:
@@ -140,10 +164,12 @@ def file_digests(root: Path, files: Sequence[SourceFile]) -> dict[str, str]:
 
 def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, str],
                     file_rules: list[type[FileRule]], config: Config, cache: Cache, jobs: int,
-                    progress: Progress | None) -> dict[str, ModuleSummary]:
+                    progress: Progress | None,
+                    extractor_names: tuple[str, ...] | None = None) -> dict[str, ModuleSummary]:
     """Module summaries by path, from the cache where the content is unchanged."""
     rule_ids = [cls.meta.id for cls in file_rules]
-    config_part = config.digest() + ",".join(rule_ids)
+    extracted = "all" if extractor_names is None else ",".join(extractor_names)
+    config_part = f"{config.digest()}{','.join(rule_ids)};{extracted}"
     summaries: dict[str, ModuleSummary] = {}
     todo: list[SourceFile] = []
     keys: dict[str, str] = {}
@@ -172,7 +198,7 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
         ordered = sorted(todo, key=lambda f: -f.size)
         with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
                                  initializer=_init_worker,
-                                 initargs=(rule_ids, config.severity)) as pool:
+                                 initargs=(rule_ids, config.severity, extractor_names)) as pool:
             results = pool.map(_summarize_in_worker, [(str(root), f) for f in ordered],
                                chunksize=max(1, len(ordered) // (workers * 8)))
             for summary in results:
@@ -183,7 +209,7 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
     else:
         rules = _instantiate_file_rules(rule_ids, config.severity)
         for file in todo:
-            summaries[file.path] = _summarize_one(str(root), file, rules)
+            summaries[file.path] = _summarize_one(str(root), file, rules, extractor_names)
             done += 1
             if progress:
                 progress("summarize", done, total)
@@ -237,15 +263,17 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     bridge.start(digests)  # ruff runs in its own process while we summarize
     misses_before = cache.misses
     summaries = summarize_files(root, python_files, digests, file_rules, config, cache,
-                                options.jobs, options.progress)
+                                options.jobs, options.progress,
+                                needed_extractors(rules, options.run_rules))
     summarized = cache.misses - misses_before if cache.enabled else len(python_files)
     timer.lap("summarize")
 
     project = Project(root=root, discovery=discovery, config=config, modules=summaries)
     project.__dict__["dependencies"] = dependencies  # the cached model, already built
-    if project_rules or not options.run_rules:
+    if not options.run_rules:
         project.build_models()
     timer.lap("model")
+    model_seconds_before_rules = project.model_seconds
 
     findings: list[Finding] = []
     for summary in summaries.values():
@@ -254,13 +282,16 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     for cls in project_rules:
         rule = cls()
         started = time.perf_counter()
+        models_before = project.model_seconds
         try:
             findings.extend(rule.check_project(project))
         except Exception as exc:
             if strict_mode():
                 raise
             findings.append(internal_error_finding(cls.meta.id, "", exc))
-        rule_times.append((f"rule {cls.meta.id}", time.perf_counter() - started))
+        # The models the rule was first to ask for are charged to the model stage.
+        elapsed = time.perf_counter() - started - (project.model_seconds - models_before)
+        rule_times.append((f"rule {cls.meta.id}", elapsed))
     kinds = {f.path: f.kind for f in python_files}
     ruff_results = bridge.collect()
     findings.extend(bridge.findings(ruff_results, kinds, project.line, summaries))
@@ -269,6 +300,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     if cache.problem:
         notes.append(AuditNote("warning", cache.problem))
     timer.lap("rules")
+    timer.move(project.model_seconds - model_seconds_before_rules, "rules", "model")
 
     findings = _deduplicate(findings)
     findings = [_with_excerpt(f, project) for f in findings]

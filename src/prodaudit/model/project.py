@@ -7,6 +7,7 @@ The model never imports rules.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -28,12 +29,35 @@ class WorkerCount:
         return self.count is not None and self.count > 1
 
 
+class model_property(cached_property):
+    """A cross-file model: built on first use, then kept (a cached_property), and the time
+    its build took added to `project.model_seconds` so --profile can tell model time from
+    rule time however the builds interleave with the rules that trigger them. Only the
+    outermost build is timed: a model built inside another is part of that build."""
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        outermost = instance._models_building == 0
+        instance._models_building += 1
+        started = time.perf_counter()
+        try:
+            return super().__get__(instance, owner)
+        finally:
+            instance._models_building -= 1
+            if outermost:
+                instance.model_seconds += time.perf_counter() - started
+
+
 @dataclass
 class Project:
     root: Path
     discovery: Discovery
     config: Config
     modules: dict[str, ModuleSummary] = field(default_factory=dict)  # by path
+    # Seconds spent building models so far (see model_property).
+    model_seconds: float = field(default=0.0, compare=False, repr=False)
+    _models_building: int = field(default=0, compare=False, repr=False)
 
     # -- files -----------------------------------------------------------------------
     def files_of_kind(self, *kinds: str) -> list[SourceFile]:
@@ -63,7 +87,7 @@ class Project:
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
     # -- symbols ---------------------------------------------------------------------
-    @cached_property
+    @model_property
     def modules_by_name(self) -> dict[str, ModuleSummary]:
         """Every dotted suffix of every module path -> the module (unique suffixes only).
 
@@ -174,14 +198,15 @@ class Project:
 
     # -- cross-file models, built on first use -------------------------------------------
     def build_models(self) -> None:
-        """Build every cross-file model now (they are lazy), so --profile charges their cost
-        to the model stage rather than to whichever rule happens to ask first."""
+        """Build the cross-file models the inventory shows, now (they are lazy). An audit
+        does not call this: its rules build the models they ask for, and model_property
+        keeps the time apart for --profile."""
         for name in ("routes", "callgraph", "bot_handlers", "background", "entry_points",
                      "singletons", "deployment", "dependencies", "workers", "settings",
                      "startup_requirements", "orm"):
             getattr(self, name)
 
-    @cached_property
+    @model_property
     def routes(self):
         from prodaudit.model.routes import build_routes
 
@@ -195,20 +220,20 @@ class Project:
         settled = self.settings.resolve(value, module)
         return settled.value if settled.known and isinstance(settled.value, str) else None
 
-    @cached_property
+    @model_property
     def orm(self):
         from prodaudit.model.orm import build_orm
 
         return build_orm(self)
 
-    @cached_property
+    @model_property
     def queries(self):
         """ORM statements per function, their models and request reachability."""
         from prodaudit.model.queries import build_queries
 
         return build_queries(self)
 
-    @cached_property
+    @model_property
     def settings(self):
         from prodaudit.model.settings import build_settings
 
@@ -233,50 +258,50 @@ class Project:
                     return self.constant(fact.value, target, depth + 1)
         return None
 
-    @cached_property
+    @model_property
     def callgraph(self):
         from prodaudit.model.callgraph import CallGraph
 
         return CallGraph(self)
 
-    @cached_property
+    @model_property
     def objects(self):
         """Which library object (httpx client, Session, Redis...) a name is bound to."""
         from prodaudit.model.objects import ObjectResolver
 
         return ObjectResolver(self)
 
-    @cached_property
+    @model_property
     def bot_handlers(self):
         from prodaudit.model.bots import build_bot_handlers
 
         return build_bot_handlers(self)
 
-    @cached_property
+    @model_property
     def background(self):
         from prodaudit.model.background import build_background
 
         return build_background(self)
 
-    @cached_property
+    @model_property
     def shutdown(self):
         from prodaudit.model.shutdown import build_shutdown
 
         return build_shutdown(self)
 
-    @cached_property
+    @model_property
     def symbols(self):
         from prodaudit.model.symbols import Symbols
 
         return Symbols(self)
 
-    @cached_property
+    @model_property
     def signature_mismatches(self):
         from prodaudit.model.signatures import Signatures
 
         return Signatures(self, self.symbols).mismatches()
 
-    @cached_property
+    @model_property
     def entry_points(self) -> dict[str, str]:
         """Function key -> label of how it is entered ("POST /auth/login", "bot message ...",
         "startup hook"), for reachability questions."""
@@ -291,13 +316,13 @@ class Project:
                 entries.setdefault(job.target, f"{job.kind} started at {job.location}")
         return entries
 
-    @cached_property
+    @model_property
     def security(self):
         from prodaudit.model.security import build_security
 
         return build_security(self)
 
-    @cached_property
+    @model_property
     def singletons(self):
         from prodaudit.model.state import build_singletons
 
@@ -322,21 +347,21 @@ class Project:
                         found.append(f"{call.callee}() at {node.module.path}:{call.line}")
         return tuple(dict.fromkeys(found))
 
-    @cached_property
+    @model_property
     def deployment(self):
         from prodaudit.model.deploy import read_deployment
 
         # Every file: a CMD may run a Python script (run_server.py calling uvicorn.run).
         return read_deployment(self.root, [f.path for f in self.discovery.files])
 
-    @cached_property
+    @model_property
     def dependencies(self):
         from prodaudit.model.dependencies import read_dependencies
 
         files = [f.path for f in self.discovery.files if f.kind in ("deploy", "config")]
         return read_dependencies(self.root, files)
 
-    @cached_property
+    @model_property
     def workers(self) -> WorkerCount:
         """How many processes serve the web app, and the file:line that says so."""
         count, server = self.deployment.max_workers()
@@ -375,7 +400,7 @@ class Project:
                 "settings": settings_json(self), "orm": orm_json(self),
                 "security_practices": to_json(self.security.good_practices())}
 
-    @cached_property
+    @model_property
     def startup_requirements(self):
         from prodaudit.model.startup import startup_requirements
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tokenize
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -243,7 +243,8 @@ def classify_syntax_error(data: bytes, message: str = "") -> str:
 
 
 def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, digest: str,
-              file_rules: Sequence = ()) -> ModuleSummary:
+              file_rules: Sequence = (), extractor_names: Collection[str] | None = None) -> ModuleSummary:
+    """`extractor_names`: which extractors to run (None: all of them)."""
     base = dict(path=path, module=module, kind=kind, is_package=is_package, digest=digest)
     try:
         source = decode_source(data)
@@ -276,7 +277,7 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
     parsed = ParsedModule(path, module, kind, source, tree, table, collector, lines)
     findings: list[Finding] = []
     extra: list[object] = []
-    for extract in extractors():
+    for extract in extractors(extractor_names):
         try:
             extra.extend(extract(parsed))
         except Exception as exc:  # one broken extractor must not cost the module's summary

@@ -63,6 +63,11 @@ class RuleMeta:
 
 class Rule:
     meta: ClassVar[RuleMeta]
+    # Extractors (model/extractors/<name>.py) whose facts the rule reads, itself or through
+    # the model: the summary step runs only the ones the selected rules name, so an audit
+    # of a few rules pays for their facts only. The fixture runner checks that the list is
+    # complete (every facts_of() type asked for while the rule runs is covered).
+    needs: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def doc(cls) -> str:

@@ -197,6 +197,7 @@ class DeadCode(ProjectRule):
     review before deleting there. Code only tests use is not reported.
     """
 
+    needs = ("references",)
     meta = RuleMeta(
         id="PA604", slug="dead-code", family="architecture",
         dimension=Dimension.MAINTAINABILITY, severity=Severity.LOW, confidence=Confidence.MEDIUM,

@@ -176,6 +176,7 @@ class DuplicateCode(ProjectRule):
     12 files are taken as a framework idiom and skipped.
     """
 
+    needs = ("token_lines",)
     meta = RuleMeta(
         id="PA607", slug="duplicate-code", family="architecture",
         dimension=Dimension.MAINTAINABILITY, severity=Severity.INFO, confidence=Confidence.HIGH,

@@ -153,6 +153,7 @@ class ImportTimeSideEffects(ProjectRule):
     inside `with open(...)` is not reported.
     """
 
+    needs = ("import_time",)
     meta = RuleMeta(
         id="PA605", slug="import-time-side-effects", family="architecture",
         dimension=Dimension.ARCHITECTURE, severity=Severity.LOW, confidence=Confidence.HIGH,

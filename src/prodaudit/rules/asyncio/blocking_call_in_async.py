@@ -82,6 +82,7 @@ class BlockingCallInAsync(BridgedRule, ProjectRule):
     or background job reaches is reported as low.
     """
 
+    needs = ("lifecycle",)
     meta = RuleMeta(
         id="PA201", slug="blocking-call-in-async", family="asyncio",
         dimension=Dimension.PERFORMANCE, severity=Severity.HIGH,

@@ -87,6 +87,7 @@ class ClientNotClosed(ProjectRule):
     code calls a close method through a name or attribute of the same name.
     """
 
+    needs = ("lifecycle",)
     meta = RuleMeta(
         id="PA204", slug="client-not-closed", family="asyncio",
         dimension=Dimension.RELIABILITY, severity=Severity.MEDIUM, confidence=Confidence.MEDIUM,

@@ -79,6 +79,7 @@ class CpuBoundInAsync(ProjectRule):
     which is not read: confidence is medium.
     """
 
+    needs = ("lifecycle",)
     meta = RuleMeta(
         id="PA206", slug="cpu-bound-in-async", family="asyncio",
         dimension=Dimension.PERFORMANCE, severity=Severity.HIGH, confidence=Confidence.MEDIUM,

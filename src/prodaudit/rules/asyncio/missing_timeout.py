@@ -57,6 +57,7 @@ class MissingTimeout(BridgedRule, ProjectRule):
     `socket.setdefaulttimeout`.
     """
 
+    needs = ("lifecycle",)
     meta = RuleMeta(
         id="PA205", slug="missing-timeout", family="asyncio", dimension=Dimension.RELIABILITY,
         severity=Severity.MEDIUM, summary="outbound HTTP request without a timeout (or aiohttp's 300 s default)",

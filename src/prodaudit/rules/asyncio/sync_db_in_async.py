@@ -79,6 +79,7 @@ class SyncDbInAsync(ProjectRule):
     is work handed to `asyncio.to_thread`/`run_in_executor`/`run_in_threadpool`.
     """
 
+    needs = ("lifecycle",)
     meta = RuleMeta(
         id="PA202", slug="sync-db-in-async", family="asyncio",
         dimension=Dimension.PERFORMANCE, severity=Severity.HIGH, confidence=Confidence.HIGH,

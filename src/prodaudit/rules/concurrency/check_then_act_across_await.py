@@ -106,6 +106,7 @@ class CheckThenActAcrossAwait(ProjectRule):
     other rules' business.
     """
 
+    needs = ("await_races",)
     meta = RuleMeta(
         id="PA105", slug="check-then-act-across-await", family="concurrency",
         dimension=Dimension.RELIABILITY, severity=Severity.MEDIUM, confidence=Confidence.MEDIUM,

@@ -87,6 +87,7 @@ class FileAsDatabase(ProjectRule):
     rewrites it whole and serialises every writer.
     """
 
+    needs = ("file_store",)
     meta = RuleMeta(
         id="PA110", slug="file-as-database", family="concurrency", dimension=Dimension.SCALABILITY,
         severity=Severity.HIGH, confidence=Confidence.MEDIUM,

@@ -100,6 +100,7 @@ class OrmReadModifyWrite(ProjectRule):
     from the entry point, a `session.begin()` block, or a session dependency that commits.
     """
 
+    needs = ("read_modify_write",)
     meta = RuleMeta(
         id="PA106", slug="orm-read-modify-write", family="concurrency",
         dimension=Dimension.RELIABILITY, severity=Severity.HIGH, confidence=Confidence.MEDIUM,

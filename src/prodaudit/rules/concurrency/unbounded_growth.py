@@ -108,6 +108,7 @@ class UnboundedGrowth(ProjectRule):
     locks, tasks) are left out. Keeping the state in memory at all is PA101's subject.
     """
 
+    needs = ("container_growth",)
     meta = RuleMeta(
         id="PA109", slug="unbounded-growth", family="concurrency", dimension=Dimension.RELIABILITY,
         severity=Severity.MEDIUM, confidence=Confidence.MEDIUM,

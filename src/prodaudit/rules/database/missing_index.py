@@ -102,6 +102,7 @@ class MissingIndex(ProjectRule):
     reported for its remaining columns.
     """
 
+    needs = ("orm_loops", "orm_queries")
     meta = RuleMeta(
         id="PA303", slug="missing-index", family="database",
         dimension=Dimension.PERFORMANCE, severity=Severity.MEDIUM, confidence=Confidence.MEDIUM,

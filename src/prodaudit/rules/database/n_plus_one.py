@@ -102,6 +102,7 @@ class NPlusOne(ProjectRule):
     the session's identity map already is not known.
     """
 
+    needs = ("orm_loops", "orm_queries")
     meta = RuleMeta(
         id="PA302", slug="n-plus-one", family="database",
         dimension=Dimension.PERFORMANCE, severity=Severity.MEDIUM, confidence=Confidence.MEDIUM,

@@ -102,6 +102,7 @@ class NaiveDatetimeColumn(ProjectRule):
     with a model class and for locals built by its constructor.
     """
 
+    needs = ("datetime_values", "orm_loops", "orm_queries")
     meta = RuleMeta(
         id="PA309", slug="naive-datetime-column", family="database",
         dimension=Dimension.RELIABILITY, severity=Severity.MEDIUM, confidence=Confidence.MEDIUM,

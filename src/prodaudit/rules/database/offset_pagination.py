@@ -84,6 +84,7 @@ class OffsetPagination(ProjectRule):
     severity). Offsets computed by helpers outside the statement chain are not seen.
     """
 
+    needs = ("orm_loops", "orm_queries")
     meta = RuleMeta(
         id="PA304", slug="offset-pagination", family="database",
         dimension=Dimension.PERFORMANCE, severity=Severity.LOW, confidence=Confidence.MEDIUM,

@@ -84,6 +84,7 @@ class SplitTransaction(ProjectRule):
     fails) are reported too; suppress them with a reason.
     """
 
+    needs = ("branches", "orm_loops", "orm_queries")
     meta = RuleMeta(
         id="PA308", slug="split-transaction", family="database",
         dimension=Dimension.RELIABILITY, severity=Severity.MEDIUM, confidence=Confidence.MEDIUM,

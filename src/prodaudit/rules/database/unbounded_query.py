@@ -101,6 +101,7 @@ class UnboundedQuery(ProjectRule):
     (rather than `le=`) is not recognised.
     """
 
+    needs = ("orm_loops", "orm_queries")
     meta = RuleMeta(
         id="PA305", slug="unbounded-query", family="database",
         dimension=Dimension.PERFORMANCE, severity=Severity.MEDIUM, confidence=Confidence.MEDIUM,

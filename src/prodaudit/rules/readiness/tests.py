@@ -44,6 +44,7 @@ class Tests(ProjectRule):
     is "does not raise" are reported too (low): suppress them with that reason.
     """
 
+    needs = ("tests",)
     meta = RuleMeta(
         id="PA901", slug="tests", family="readiness", dimension=Dimension.READINESS,
         severity=Severity.LOW, summary="no tests, tests that assert nothing, tests that only assert on mocks",

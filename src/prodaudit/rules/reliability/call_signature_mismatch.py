@@ -56,6 +56,7 @@ class CallSignatureMismatch(ProjectRule):
     Calls through instances other than `self` are not checked.
     """
 
+    needs = ("name_bindings",)
     meta = RuleMeta(
         id="PA510", slug="call-signature-mismatch", family="reliability",
         dimension=Dimension.RELIABILITY, severity=Severity.HIGH,

@@ -65,6 +65,7 @@ class MissingModuleAttribute(ProjectRule):
     (two modules of that dotted name, or a standard/third-party name) are not judged.
     """
 
+    needs = ("name_bindings",)
     meta = RuleMeta(
         id="PA511", slug="missing-module-attribute", family="reliability",
         dimension=Dimension.RELIABILITY, severity=Severity.HIGH,

@@ -80,6 +80,7 @@ class NoGracefulShutdown(ProjectRule):
     locals holding clients are not checked.
     """
 
+    needs = ("task_handles",)
     meta = RuleMeta(
         id="PA505", slug="no-graceful-shutdown", family="reliability",
         dimension=Dimension.RELIABILITY, severity=Severity.MEDIUM,

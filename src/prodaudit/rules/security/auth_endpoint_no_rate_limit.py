@@ -70,6 +70,7 @@ class AuthEndpointNoRateLimit(ProjectRule):
     in-memory limiter counts as a limiter here; PA103 reports it separately.
     """
 
+    needs = ("security",)
     meta = RuleMeta(
         id="PA403", slug="auth-endpoint-no-rate-limit", family="security", dimension=Dimension.SECURITY,
         severity=Severity.HIGH, confidence=Confidence.MEDIUM,

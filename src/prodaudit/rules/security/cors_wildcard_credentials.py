@@ -64,6 +64,7 @@ class CorsWildcardCredentials(ProjectRule):
     is judged; the deployed environment may override it, which the finding says.
     """
 
+    needs = ("security",)
     meta = RuleMeta(
         id="PA406", slug="cors-wildcard-credentials", family="security", dimension=Dimension.SECURITY,
         severity=Severity.HIGH, confidence=Confidence.HIGH,

@@ -50,6 +50,7 @@ class DebugInProduction(ProjectRule):
     are built at run time are not seen.
     """
 
+    needs = ("security",)
     meta = RuleMeta(
         id="PA413", slug="debug-in-production", family="security", dimension=Dimension.SECURITY,
         severity=Severity.MEDIUM, confidence=Confidence.HIGH,

@@ -97,6 +97,7 @@ class HardcodedSecret(BridgedRule, ProjectRule):
     override are not read.
     """
 
+    needs = ("security",)
     meta = RuleMeta(
         id="PA404", slug="hardcoded-secret", family="security", dimension=Dimension.SECURITY,
         severity=Severity.HIGH, confidence=Confidence.MEDIUM,

@@ -84,6 +84,7 @@ class MissingRoleCheck(ProjectRule):
     endpoint is reported.
     """
 
+    needs = ("security",)
     meta = RuleMeta(
         id="PA402", slug="missing-role-check", family="security", dimension=Dimension.SECURITY,
         severity=Severity.HIGH, confidence=Confidence.MEDIUM,

@@ -47,6 +47,7 @@ class SqlInjection(BridgedRule, ProjectRule):
     schema or column name are usually built in on purpose.
     """
 
+    needs = ("security",)
     meta = RuleMeta(
         id="PA405", slug="sql-injection", family="security", dimension=Dimension.SECURITY,
         severity=Severity.HIGH, confidence=Confidence.MEDIUM,

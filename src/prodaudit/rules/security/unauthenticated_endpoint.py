@@ -95,6 +95,7 @@ class UnauthenticatedEndpoint(ProjectRule):
     authenticates requests, findings are only `info`: its path exclusions are not read.
     """
 
+    needs = ("security",)
     meta = RuleMeta(
         id="PA401", slug="unauthenticated-endpoint", family="security", dimension=Dimension.SECURITY,
         severity=Severity.CRITICAL, confidence=Confidence.MEDIUM,

@@ -92,6 +92,7 @@ class UnboundedInput(ProjectRule):
     use; anything subtler is missed and reported.
     """
 
+    needs = ("security",)
     meta = RuleMeta(
         id="PA410", slug="unbounded-input", family="security", dimension=Dimension.SECURITY,
         severity=Severity.LOW, confidence=Confidence.HIGH,
