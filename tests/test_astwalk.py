@@ -56,15 +56,28 @@ def test_walk_and_child_nodes_match_the_ast_module_without_shared_nodes():
             assert list(astwalk.child_nodes(node)) == children
 
 
-def test_index_and_parents_cover_every_node_but_the_shared_ones():
+def reference_index(tree):
+    """The node index as ParsedModule built it with ast.iter_child_nodes."""
+    index, parents = {}, {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+            index.setdefault(type(child), []).append(child)
+            stack.append(child)
+    return index, parents
+
+
+def test_index_and_parents_are_the_plain_walk_without_the_shared_nodes():
     for tree in trees():
         index, parents = astwalk.index_and_parents(tree)
-        expected_parents = {id(child): node for node in ast.walk(tree)
-                            for child in ast.iter_child_nodes(node) if not isinstance(child, SHARED)}
-        assert parents == expected_parents
-        indexed = sorted(id(n) for nodes in index.values() for n in nodes)
-        assert indexed == sorted(expected_parents)
-        assert not any(issubclass(kind, SHARED) for kind in index)
+        expected_index, expected_parents = reference_index(tree)
+        assert {kind: [id(n) for n in nodes] for kind, nodes in index.items()} == {
+            kind: [id(n) for n in nodes] for kind, nodes in expected_index.items()
+            if not issubclass(kind, SHARED)}
+        shared = {id(n) for nodes in expected_index.values() for n in nodes if isinstance(n, SHARED)}
+        assert parents == {key: parent for key, parent in expected_parents.items() if key not in shared}
 
 
 @pytest.mark.parametrize("cls", [c for c in vars(ast).values() if isinstance(c, type)

@@ -34,6 +34,7 @@ LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "builtins.Exception",
                               "builtins.BaseException"})
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_OTHER_SCOPES = (*_FUNCS, ast.ClassDef, ast.Lambda)  # their bodies run at another time
 _DECISIONS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.IfExp, ast.ExceptHandler,
               ast.With, ast.AsyncWith, ast.Assert, ast.comprehension, ast.match_case)
 
@@ -395,7 +396,7 @@ class FactCollector(ast.NodeVisitor):
         stack: list[ast.AST] = list(node.body)
         while stack:
             child = stack.pop()
-            if isinstance(child, (*_FUNCS, ast.ClassDef, ast.Lambda)):
+            if isinstance(child, _OTHER_SCOPES):
                 continue
             if isinstance(child, ast.Raise):
                 reraises = True
