@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 
+from prodaudit.model.astwalk import CHILD_FIELDS, child_nodes
 from prodaudit.model.facts import (
     AssignFact,
     CallFact,
@@ -33,6 +34,7 @@ LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception
 BROAD_EXCEPTIONS = frozenset({"Exception", "BaseException", "builtins.Exception",
                               "builtins.BaseException"})
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_OTHER_SCOPES = (*_FUNCS, ast.ClassDef, ast.Lambda)  # their bodies run at another time
 _DECISIONS = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.IfExp, ast.ExceptHandler,
               ast.With, ast.AsyncWith, ast.Assert, ast.comprehension, ast.match_case)
 
@@ -78,6 +80,7 @@ class _Frame:
 class FactCollector(ast.NodeVisitor):
     def __init__(self, imports: ImportTable):
         self.imports = imports
+        self._resolve = imports.resolve
         self.functions: list[FunctionFact] = []
         self.classes: list[ClassFact] = []
         self.calls: list[CallFact] = []
@@ -91,6 +94,7 @@ class FactCollector(ast.NodeVisitor):
         # pickled, so it costs nothing in the cache.
         self.function_locals: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._scope: list[str] = []  # qualname parts
+        self._scope_name = ""  # ".".join(self._scope), asked for by every fact
         self._scope_kinds: list[str] = []  # "class" / "function"
         self._frames: list[_Frame] = []  # one per function being visited
         self._dispatch: dict[type, object] = {}
@@ -106,10 +110,10 @@ class FactCollector(ast.NodeVisitor):
     # -- helpers -------------------------------------------------------------------
     @property
     def scope(self) -> str:
-        return ".".join(self._scope)
+        return self._scope_name
 
     def value(self, node: ast.AST | None) -> Value | None:
-        return to_value(node, self.imports.resolve)
+        return to_value(node, self._resolve)
 
     def resolve_node(self, node: ast.AST) -> str:
         dotted = dotted_name(node)
@@ -143,8 +147,23 @@ class FactCollector(ast.NodeVisitor):
         method(node)
 
     def generic_visit(self, node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            self.visit(child)
+        # astwalk.child_nodes, inlined: this loop runs for most nodes of every module.
+        visit = self.visit
+        for name in CHILD_FIELDS[node.__class__]:
+            value = getattr(node, name, None)
+            if value is None:
+                continue
+            if value.__class__ is list:
+                for child in value:
+                    if child is not None:
+                        visit(child)
+            else:
+                visit(value)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        # Holds no nodes. Defined so that ast.NodeVisitor's own visit_Constant (it looks
+        # for the deprecated visit_Num/visit_Str on every constant) is not used.
+        pass
 
     # -- names that decide what is local -------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
@@ -213,6 +232,7 @@ class FactCollector(ast.NodeVisitor):
             self.visit(child)
         if self._frames:
             self._frames[-1].bound.add(node.name)
+        outer_scope_name, self._scope_name = self._scope_name, qualname
         self._scope.append(node.name)
         self._scope_kinds.append("class")
         # A class body is not a function: its names do not make anything local.
@@ -221,6 +241,7 @@ class FactCollector(ast.NodeVisitor):
             self.visit(stmt)
         self._frames = frames
         self._scope.pop()
+        self._scope_name = outer_scope_name
         self._scope_kinds.pop()
 
     def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -243,6 +264,7 @@ class FactCollector(ast.NodeVisitor):
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
             if arg is not None:
                 frame.bound.add(arg.arg)
+        outer_scope_name, self._scope_name = self._scope_name, qualname
         self._scope.append(node.name)
         self._scope_kinds.append("function")
         self._frames.append(frame)
@@ -253,6 +275,7 @@ class FactCollector(ast.NodeVisitor):
             self.visit(stmt)
         self._frames.pop()
         self._scope.pop()
+        self._scope_name = outer_scope_name
         self._scope_kinds.pop()
         self._loop_depth.pop()
         self._try_depth.pop()
@@ -321,7 +344,7 @@ class FactCollector(ast.NodeVisitor):
         if iterable is not None:
             self.visit(iterable)
         self._loop_depth[-1] += 1
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if child is not iterable:
                 self.visit(child)
         self._loop_depth[-1] -= 1
@@ -373,13 +396,13 @@ class FactCollector(ast.NodeVisitor):
         stack: list[ast.AST] = list(node.body)
         while stack:
             child = stack.pop()
-            if isinstance(child, (*_FUNCS, ast.ClassDef, ast.Lambda)):
+            if isinstance(child, _OTHER_SCOPES):
                 continue
             if isinstance(child, ast.Raise):
                 reraises = True
             elif isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and child.func.attr in LOG_METHODS:
                 logs = True
-            stack.extend(ast.iter_child_nodes(child))
+            stack.extend(child_nodes(child))
         self.excepts.append(ExceptFact(
             scope=self.scope, line=node.lineno, kind=kind, types=tuple(types),
             reraises=reraises, logs=logs,
@@ -490,7 +513,7 @@ class FactCollector(ast.NodeVisitor):
             callee = _callee_text(func)
             name = callee
         else:
-            name = self.imports.resolve(callee)
+            name = self._resolve(callee)
         if isinstance(func, ast.Attribute) and func.attr in MUTATING_METHODS:
             receiver = func.value
             keyed = isinstance(receiver, ast.Subscript)
@@ -499,20 +522,32 @@ class FactCollector(ast.NodeVisitor):
             if root and root.split(".")[0] not in self.imports._bindings:
                 self._mutation(root, f"call:{func.attr}", node.lineno, keyed)
         node_id = id(node)
+        resolve = self._resolve
+        args = node.args
+        keywords = node.keywords
         self.calls.append(CallFact(
-            scope=self.scope, callee=callee, name=name, line=node.lineno,
+            scope=self._scope_name, callee=callee, name=name, line=node.lineno,
             column=node.col_offset + 1, end_line=node.end_lineno or node.lineno,
             awaited=node_id in self._awaited, in_loop=self._loop_depth[-1] > 0,
             in_try=self._try_depth[-1] > 0, in_except=self._except_depth[-1] > 0,
             discarded=node_id in self._discarded, target=self._targets.get(node_id, ""),
             with_item=node_id in self._with_items, is_decorator=node_id in self._decorator_calls,
-            args=tuple(v for v in (self.value(a) for a in node.args[:32]) if v),
-            keywords=tuple((kw.arg or "**", self.value(kw.value) or Value("other"))
-                           for kw in node.keywords[:32]),
-            has_star_args=any(isinstance(a, ast.Starred) for a in node.args)
-            or any(kw.arg is None for kw in node.keywords),
+            # to_value gives None only for None, which no argument is.
+            args=tuple([to_value(arg, resolve) for arg in args[:32]]),
+            keywords=tuple([(kw.arg or "**", to_value(kw.value, resolve)) for kw in keywords[:32]]),
+            has_star_args=_has_star_args(args, keywords),
         ))
         self.generic_visit(node)
+
+
+def _has_star_args(args: list[ast.expr], keywords: list[ast.keyword]) -> bool:
+    for arg in args:
+        if isinstance(arg, ast.Starred):
+            return True
+    for keyword in keywords:
+        if keyword.arg is None:
+            return True
+    return False
 
 
 def _is_main_guard(test: ast.expr) -> bool:

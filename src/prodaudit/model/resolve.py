@@ -109,6 +109,8 @@ class ImportTable:
     def __init__(self, imports: list[ImportFact], module_path: str):
         self.module_path = module_path
         self._bindings: dict[str, str] = {}
+        # dotted name -> canonical name: a module names the same few things over and over.
+        self._resolved: dict[str, str] = {}
         # Later bindings win, like at run time; function-level imports only fill gaps so
         # that `import requests` inside a function still resolves `requests.get` there.
         for fact in imports:
@@ -120,22 +122,38 @@ class ImportTable:
 
     def resolve(self, dotted: str) -> str:
         """Canonical name for `dotted`; unknown heads are returned as written."""
+        known = self._resolved.get(dotted)
+        if known is not None:
+            return known
         head, _, rest = dotted.partition(".")
         target = self._bindings.get(head)
         if target is None:
-            return dotted
-        full = f"{target}.{rest}" if rest else target
-        return canonical(full)
+            resolved = dotted
+        else:
+            resolved = canonical(f"{target}.{rest}" if rest else target)
+        self._resolved[dotted] = resolved
+        return resolved
 
     def is_imported(self, local: str) -> bool:
         return local in self._bindings
 
 
+# First parts of the aliases: any other name is already canonical.
+_ALIAS_HEADS = frozenset(alias.partition(".")[0] for alias in CANONICAL_ALIASES)
+
+
 def canonical(name: str) -> str:
-    if name in CANONICAL_ALIASES:
-        return CANONICAL_ALIASES[name]
+    target = CANONICAL_ALIASES.get(name)
+    if target is not None:
+        return target
+    dot = name.find(".")
+    if dot < 0 or name[:dot] not in _ALIAS_HEADS:
+        return name
     # Also map methods of aliased classes: fastapi.routing.APIRouter.get -> fastapi.APIRouter.get
-    for alias, target in CANONICAL_ALIASES.items():
-        if name.startswith(alias + "."):
-            return target + name[len(alias):]
+    # No alias is a prefix of another, so at most one prefix of `name` is an alias.
+    while dot >= 0:
+        target = CANONICAL_ALIASES.get(name[:dot])
+        if target is not None:
+            return target + name[dot:]
+        dot = name.find(".", dot + 1)
     return name

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from prodaudit.findings import Finding, Location
+from prodaudit.model.astwalk import index_and_parents, qualified_names
 from prodaudit.model.collect import FactCollector
 from prodaudit.model.facts import (
     CommentFact,
@@ -60,21 +61,10 @@ class ParsedModule:
 
     def _build_index(self) -> None:
         # Built on first use only: most audits run no file rule, and this walk would
-        # otherwise be paid on every module.
-        index: dict[type, list[ast.AST]] = {}
-        parents: dict[int, ast.AST] = {}
-        scopes: dict[int, str] = {}
-        stack: list[tuple[ast.AST, str]] = [(self.tree, "")]
-        while stack:
-            node, scope = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                scope = f"{scope}.{node.name}" if scope else node.name
-                scopes[id(node)] = scope
-            for child in ast.iter_child_nodes(node):
-                parents[id(child)] = node
-                index.setdefault(type(child), []).append(child)
-                stack.append((child, scope))
-        self._index, self._parents, self._scopes = index, parents, scopes
+        # otherwise be paid on every module. ctx/op nodes (shared singletons) are left out:
+        # nobody asks for them by type or for their parent.
+        index, parents = index_and_parents(self.tree)
+        self._index, self._parents, self._scopes = index, parents, qualified_names(index, parents)
 
     def node_index(self) -> dict[type, list[ast.AST]]:
         """Every node by type (each list in walk order, not source order)."""
