@@ -1,5 +1,5 @@
 import sys
 
-from prodaudit.cli import main
+from prodaudit.cli import entry
 
-sys.exit(main())
+sys.exit(entry())

@@ -7,6 +7,7 @@ error (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -82,6 +83,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _split(values: list[str]) -> tuple[str, ...]:
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def entry() -> int:
+    """The `prodaudit` command (and `python -m prodaudit`): main() in a process of its own."""
+    tune_garbage_collector()
+    return main()
+
+
+def tune_garbage_collector() -> None:
+    """An audit allocates millions of small objects that live until it ends (syntax trees,
+    facts, models) and makes little cyclic garbage, so with the default thresholds the
+    cyclic collector walks the growing heap again and again: ~10 % of a cold audit's CPU
+    on 200k lines, for no memory saved (peak RSS measured equal). Freeze what the imports
+    made and collect less often. Process-wide, hence only for our own process, not for
+    callers of main()."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 50)
 
 
 def main(argv: list[str] | None = None) -> int:
