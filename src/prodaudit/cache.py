@@ -42,6 +42,10 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("prodaudit")) / f"v{CACHE_FORMAT}"
 
 
+def dumps(value) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 class Cache:
     def __init__(self, directory: Path | None, enabled: bool = True):
         self.directory = directory or default_cache_dir()
@@ -74,12 +78,18 @@ class Cache:
     def put(self, key: str, value) -> None:
         if not self.enabled or self.problem:
             return
+        self.put_pickled(key, dumps(value))
+
+    def put_pickled(self, key: str, data: bytes) -> None:
+        """Store a value pickled already (by dumps(), e.g. in a summary worker)."""
+        if not self.enabled or self.problem:
+            return
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                handle.write(data)
             os.replace(tmp, path)  # atomic: a concurrent reader sees old or new, never half
         except OSError as exc:
             self.problem = f"cache directory {self.directory} not writable ({exc.strerror or exc}); running uncached"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from prodaudit.cache import Cache
+from prodaudit.cache import Cache, dumps
 from prodaudit.config import Config, load_config
 from prodaudit.discover import Discovery, SourceFile, discover
 from prodaudit.errors import internal_error_finding, strict_mode
@@ -146,9 +147,11 @@ def _summarize_one(root: str, file: SourceFile, rules: Sequence[FileRule],
                              findings=(internal_error_finding("summary", file.path, exc),))
 
 
-def _summarize_in_worker(args: tuple[str, SourceFile]) -> ModuleSummary:
+def _summarize_in_worker(args: tuple[str, SourceFile]) -> bytes:
+    # Pickled here, once: the parent unpickles it and writes these same bytes to the cache
+    # instead of pickling the summary a second time.
     root, file = args
-    return _summarize_one(root, file, _worker_rules, _worker_extractors)
+    return dumps(_summarize_one(root, file, _worker_rules, _worker_extractors))
 
 
 def file_digests(root: Path, files: Sequence[SourceFile]) -> dict[str, str]:
@@ -171,6 +174,7 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
     extracted = "all" if extractor_names is None else ",".join(extractor_names)
     config_part = f"{config.digest()}{','.join(rule_ids)};{extracted}"
     summaries: dict[str, ModuleSummary] = {}
+    pickled: dict[str, bytes] = {}  # summaries that came from workers, as they came
     todo: list[SourceFile] = []
     keys: dict[str, str] = {}
     for file in files:
@@ -201,8 +205,10 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
                                  initargs=(rule_ids, config.severity, extractor_names)) as pool:
             results = pool.map(_summarize_in_worker, [(str(root), f) for f in ordered],
                                chunksize=max(1, len(ordered) // (workers * 8)))
-            for summary in results:
+            for data in results:
+                summary = pickle.loads(data)
                 summaries[summary.path] = summary
+                pickled[summary.path] = data
                 done += 1
                 if progress:
                     progress("summarize", done, total)
@@ -217,7 +223,10 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
         summary = summaries[file.path]
         # Only cache what was read as the content we hashed (a file changed mid-audit is not).
         if summary.digest and keys.get(file.path) and summary.digest == digests.get(file.path):
-            cache.put(keys[file.path], summary)
+            if file.path in pickled:
+                cache.put_pickled(keys[file.path], pickled[file.path])
+            else:
+                cache.put(keys[file.path], summary)
     return summaries
 
 
