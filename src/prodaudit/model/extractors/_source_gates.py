@@ -37,3 +37,22 @@ def starts_word(text: str, index: int) -> bool:
 def ends_word(text: str, index: int) -> bool:
     """`\\b` holds before text[index], given that text[index - 1] is a word character."""
     return not is_word_character_at(text, index)
+
+
+def may_name_package(parsed, *packages: str) -> bool:
+    """False only when no name in the module can resolve (ImportTable.resolve) to one of
+    these top-level packages or anything in them, so a rule looking for their functions
+    can skip the per-call resolving. A resolved name is a dotted name as written, or an
+    import's target (text of the import, or for a relative import the module's own dotted
+    path) followed by written names; canonical aliases keep the top-level package. So the
+    package is spelled in the source text or in the module's path. Python folds look-alike
+    letters in identifiers (NFKC), so text that is not ASCII always may."""
+    source = parsed.source
+    if not source.isascii():
+        return True
+    return any(package in source or package in parsed.module for package in packages)
+
+
+def has_word(text: str, word: str) -> bool:
+    """`\\bword\\b` matches somewhere in text (word made of word characters)."""
+    return any(starts_word(text, at) and ends_word(text, at + len(word)) for at in occurrences(text, word))
