@@ -33,13 +33,20 @@ class RoleCheck:
 
 
 def _identifiers(node: ast.AST) -> Iterator[str]:
-    for child in ast.walk(node):
+    """Names, attribute names and short strings under node (callers use them as a set)."""
+    stack = [node]
+    while stack:
+        child = stack.pop()
         if isinstance(child, ast.Name):
             yield child.id
-        elif isinstance(child, ast.Attribute):
+            continue  # nothing but its ctx below
+        if isinstance(child, ast.Constant):
+            if isinstance(child.value, str) and len(child.value) < 40:
+                yield child.value
+            continue
+        if isinstance(child, ast.Attribute):
             yield child.attr
-        elif isinstance(child, ast.Constant) and isinstance(child.value, str) and len(child.value) < 40:
-            yield child.value
+        stack.extend(ast.iter_child_nodes(child))
 
 
 def mentions_role(node: ast.AST) -> bool:
