@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from prodaudit.model.extractors._source_gates import ends_word, has_word, occurrences
 from prodaudit.model.extractors.orm_clauses import (
     ColumnRef,
     EagerLoad,
@@ -66,12 +67,17 @@ RESULT_ONE = frozenset({"first", "one", "one_or_none", "scalar", "scalar_one",
 EXECUTE_RESULT = frozenset({"execute", "exec", "stream"})
 EXECUTE_SCALARS = frozenset({"scalars", "stream_scalars"})
 EXECUTE_SCALAR = frozenset({"scalar", "scalar_one", "scalar_one_or_none"})
+EXECUTE_METHODS = EXECUTE_RESULT | EXECUTE_SCALARS | EXECUTE_SCALAR
+QUERY_RUNS = QUERY_MANY | QUERY_ONE | QUERY_COUNT
 SESSION_NAME = re.compile(r"(^|_)(session|sess|db|database|conn|connection|uow|tx|s)$", re.IGNORECASE)
 MODULE_GATE = re.compile(r"\b(select|query|execute|scalars|sqlalchemy|sqlmodel|session)\b")
+MODULE_GATE_WORDS = ("select", "query", "execute", "scalars", "sqlalchemy", "sqlmodel", "session")
 # A function can hold a statement, or loop over rows someone else fetched; any other
 # function is skipped without walking it.
 FUNCTION_GATE = re.compile(r"\bfor\b|select\(|query\b|execute\(|scalars?\(|\.get\(|\.exec\(|"
                            r"update\(|delete\(|insert\(|stream")
+FUNCTION_GATE_LITERALS = ("select(", "execute(", "scalar(", "scalars(", ".get(", ".exec(", "update(",
+                          "delete(", "insert(", "stream")
 # `row.awaitable_attrs.author` (sqlalchemy.ext.asyncio.AsyncAttrs).
 
 
@@ -400,6 +406,8 @@ class _FunctionWalk:
             return bound
         if isinstance(node, ast.Name):
             return self.env.get(node.id)
+        if isinstance(node, ast.Constant):
+            return None  # the commonest leaf: no need to look for children
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Attribute):
@@ -473,7 +481,7 @@ class _FunctionWalk:
             if method in ("get", "get_one") and node.args and is_model_ref(node.args[0]) \
                     and SESSION_NAME.search(dotted_name(receiver) or ""):
                 return self.session_get(node, receiver)
-            if method in EXECUTE_RESULT | EXECUTE_SCALARS | EXECUTE_SCALAR and node.args:
+            if method in EXECUTE_METHODS and node.args:
                 statement = self.expr(node.args[0])
                 for extra in [*node.args[1:], *(kw.value for kw in node.keywords)]:
                     self.expr(extra)
@@ -563,7 +571,7 @@ class _FunctionWalk:
                 return base
             if draft.kind == "query":
                 self.visit_args(node)
-                if method in QUERY_MANY | QUERY_ONE | QUERY_COUNT:
+                if method in QUERY_RUNS:
                     self.executed(draft, node, None)
                     if method in QUERY_MANY:
                         draft.fetch = "many"
@@ -640,13 +648,21 @@ def analyse(parsed) -> ModuleQueries:
     return result
 
 
+# The gates give exactly the answers of MODULE_GATE and FUNCTION_GATE, from their literals
+# (a search for a pattern led by \b or an alternation tries it at every position).
 def _worth_walking(parsed, fn: ast.AST) -> bool:
     text = "\n".join(parsed.lines[fn.lineno - 1:fn.end_lineno or fn.lineno])
-    return FUNCTION_GATE.search(text) is not None
+    if any(literal in text for literal in FUNCTION_GATE_LITERALS):
+        return True
+    return has_word(text, "for") or any(ends_word(text, at + 5) for at in occurrences(text, "query"))
+
+
+def _may_use_orm(source: str) -> bool:
+    return any(has_word(source, word) for word in MODULE_GATE_WORDS)
 
 
 def _analyse(parsed) -> ModuleQueries:
-    if parsed.kind != "source" or not MODULE_GATE.search(parsed.source):
+    if parsed.kind != "source" or not _may_use_orm(parsed.source):
         return ModuleQueries((), ())
     queries: list[QueryFact] = []
     loops: list[RowLoop] = []
