@@ -29,6 +29,12 @@ def _exits(body: list[ast.stmt]) -> bool:
     return bool(body) and isinstance(body[-1], EXITS)
 
 
+# Statements that can hold statements: the only ones statement_children finds anything in,
+# so the walks below never ask it about the others (most statements of a module).
+_BLOCK_FIELDS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+COMPOUND_STATEMENTS = tuple(kind for kind in ast.stmt.__subclasses__() if _BLOCK_FIELDS & set(kind._fields))
+
+
 def statement_children(node: ast.AST):
     """Statements directly inside a statement (bodies, else/finally, handlers, cases);
     expressions are never entered, which keeps this walk cheap."""
@@ -73,7 +79,8 @@ def extract(parsed) -> Iterable[object]:
                     body = case.body
                     arms.append(BranchArm(scope, counter, index, body[0].lineno,
                                           body[-1].end_lineno or body[-1].lineno, _exits(body)))
-            stack.append((child, inner))
+            if isinstance(child, COMPOUND_STATEMENTS):
+                stack.append((child, inner))
     return arms
 
 

@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from prodaudit.model.extractors.branches import statement_children
+from prodaudit.model.extractors._source_gates import ends_word, occurrences, starts_word
+from prodaudit.model.extractors.branches import COMPOUND_STATEMENTS, statement_children
 from prodaudit.model.values import Value, dotted_name, source_lines_for_text, to_value
 
-MODULE_GATE = re.compile(r"datetime|timezone|utcnow|\bUTC\b|pendulum|arrow")
+MODULE_GATE = re.compile(r"datetime|timezone|utcnow|\bUTC\b|pendulum|arrow")  # see _about_time
 # Statements worth a Value: the line mentions time, or an attribute named like a timestamp
 # gets a value (`order.paid_at = paid_at`). Everything else is skipped unconverted.
 TIME_TEXT = re.compile(r"date|time|now|utc|UTC|tz|expire|until|since|ago|cutoff|deadline")
@@ -44,8 +45,15 @@ class AttributeWrite:
     value: Value
 
 
+def _about_time(source: str) -> bool:
+    """MODULE_GATE.search(source), by substring tests instead of a try at every position."""
+    if any(word in source for word in ("datetime", "timezone", "utcnow", "pendulum", "arrow")):
+        return True
+    return any(starts_word(source, at) and ends_word(source, at + 3) for at in occurrences(source, "UTC"))
+
+
 def extract(parsed) -> Iterable[object]:
-    if parsed.kind != "source" or not MODULE_GATE.search(parsed.source):
+    if parsed.kind != "source" or not _about_time(parsed.source):
         return ()
     found: list[object] = []
     resolve = parsed.imports.resolve
@@ -74,5 +82,6 @@ def extract(parsed) -> Iterable[object]:
                         else:
                             found.append(AttributeWrite(scope, dotted_name(target.value) or "",
                                                         target.attr, child.lineno, value))
-                stack.append((child, scope, in_function))
+                if isinstance(child, COMPOUND_STATEMENTS):
+                    stack.append((child, scope, in_function))
     return found

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from prodaudit.model.extractors._async_flow import ancestors, body_nodes, by_function
+from prodaudit.model.extractors._source_gates import occurrences, starts_word
 from prodaudit.model.values import Value, to_value
 
 DUMPS = {"json.dump": "json", "pickle.dump": "pickle", "ujson.dump": "json", "simplejson.dump": "json",
@@ -26,7 +27,8 @@ LOADS = {"json.load": "json", "pickle.load": "pickle", "ujson.load": "json", "si
 STRING_DUMPS = {"json.dumps", "pickle.dumps", "ujson.dumps", "orjson.dumps", "simplejson.dumps"}
 STRING_LOADS = {"json.loads", "pickle.loads", "ujson.loads", "orjson.loads", "simplejson.loads"}
 OPENERS = {"open", "builtins.open", "io.open", "aiofiles.open", "codecs.open"}
-SOURCE_HINT = re.compile(r"\b(?:dump|load)s?\(|shelve")
+SOURCE_HINT = re.compile(r"\b(?:dump|load)s?\(|shelve")  # tested by _mentions_serialisation
+SERIALISE_CALL = re.compile(r"(?:dump|load)s?\(")
 RENAMES = {"os.replace", "os.rename", "shutil.move"}
 FILE_LOCKS = ("fcntl.flock", "fcntl.lockf", "filelock.", "portalocker.", "msvcrt.locking")
 
@@ -44,7 +46,7 @@ class FileStoreAccess:
 
 
 def extract(parsed) -> list[FileStoreAccess]:
-    if not SOURCE_HINT.search(parsed.source):
+    if not _mentions_serialisation(parsed.source):
         return []  # no (de)serialisation call; do not pay for the node index
     facts: list[FileStoreAccess] = []
     interesting = {*DUMPS, *LOADS, *STRING_DUMPS, *STRING_LOADS, "shelve.open"}
@@ -54,6 +56,14 @@ def extract(parsed) -> list[FileStoreAccess]:
         if scope:
             facts.extend(_accesses(parsed, fn, scope))
     return facts
+
+
+def _mentions_serialisation(source: str) -> bool:
+    """SOURCE_HINT.search(source), found from its literals instead of at every position."""
+    if "shelve" in source:
+        return True
+    return any(starts_word(source, at) and SERIALISE_CALL.match(source, at)
+               for word in ("dump", "load") for at in occurrences(source, word))
 
 
 def _accesses(parsed, fn, scope: str) -> list[FileStoreAccess]:

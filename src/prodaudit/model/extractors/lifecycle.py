@@ -58,13 +58,20 @@ def extract(parsed) -> Iterator[object]:
     function_locals = parsed.collector.function_locals
     for scope, (bound, _) in sorted(function_locals.items()):
         yield FunctionLocals(scope, tuple(sorted(bound)))
+    # A module calls the same few names many times: decide each callee once.
+    client_like: dict[str, bool] = {}
+    loads: dict[str, list[ast.Name]] | None = None
     for call in parsed.nodes(ast.Call):
         callee = dotted_name(call.func) or ""
         if not callee:
             continue
-        resolved = parsed.imports.resolve(callee)
-        if not (resolved in OBJECTS or CLIENT_LIKE.search(callee.rsplit(".", 1)[-1])
-                or CLIENT_LIKE.search(resolved)):
+        wanted = client_like.get(callee)
+        if wanted is None:
+            resolved = parsed.imports.resolve(callee)
+            wanted = client_like[callee] = bool(
+                resolved in OBJECTS or CLIENT_LIKE.search(callee.rsplit(".", 1)[-1])
+                or CLIENT_LIKE.search(resolved))
+        if not wanted:
             continue
         node = _owning_function(parsed, call)
         if node is None:
@@ -74,7 +81,9 @@ def extract(parsed) -> Iterator[object]:
             continue
         declared = set(function_locals.get(scope, (frozenset(), frozenset()))[1])
         how, local = _use_of(parsed, call, declared)
-        closed, escapes = (0, ()) if how != "local" else _fate(parsed, node, local)
+        if how == "local" and loads is None:
+            loads = _loads_by_name(parsed)
+        closed, escapes = (0, ()) if how != "local" else _fate(parsed, node, local, loads)
         yield ObjectUse(scope, call.lineno, call.col_offset + 1, callee, how, local, closed, escapes)
 
 
@@ -117,20 +126,38 @@ def _use_of(parsed, call: ast.Call, declared: set[str]) -> tuple[str, str]:
     return "other", ""
 
 
-def _fate(parsed, fn: ast.AST, name: str) -> tuple[int, tuple[str, ...]]:
+def _loads_by_name(parsed) -> dict[str, list[ast.Name]]:
+    """Every `Name` load of the module by name, for `_fate` to look up instead of walking
+    each function that keeps a client."""
+    found: dict[str, list[ast.Name]] = {}
+    for node in parsed.node_index().get(ast.Name, ()):
+        if isinstance(node.ctx, ast.Load):
+            found.setdefault(node.id, []).append(node)
+    return found
+
+
+def _is_under(parsed, node: ast.AST, root: ast.AST) -> bool:
+    current = parsed.parent(node)
+    while current is not None:
+        if current is root:
+            return True
+        current = parsed.parent(current)
+    return False
+
+
+def _fate(parsed, fn: ast.AST, name: str, loads: dict[str, list[ast.Name]]) -> tuple[int, tuple[str, ...]]:
     """How a local is released or handed on, anywhere in the function (nested code too)."""
     closed = 0
     escapes: set[str] = set()
-    parents: dict[int, ast.AST] = {}
-    for parent in ast.walk(fn):
-        for child in ast.iter_child_nodes(parent):
-            parents[id(child)] = parent
-    for node in ast.walk(fn):
-        if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
+    parents = parsed.parent
+    # The loads of `name` under fn (decorators and defaults included, as a walk of fn
+    # would find them); closed is a minimum and escapes a set, so their order is free.
+    for node in loads.get(name, ()):
+        if not _is_under(parsed, node, fn):
             continue
-        parent = parents.get(id(node))
+        parent = parents(node)
         if isinstance(parent, ast.Attribute):
-            caller = parents.get(id(parent))
+            caller = parents(parent)
             if parent.attr in CLOSERS and isinstance(caller, ast.Call) and caller.func is parent:
                 closed = min(closed, node.lineno) if closed else node.lineno
             continue
@@ -138,7 +165,7 @@ def _fate(parsed, fn: ast.AST, name: str) -> tuple[int, tuple[str, ...]]:
             closed = min(closed, node.lineno) if closed else node.lineno
             continue
         while isinstance(parent, (ast.Tuple, ast.List, ast.Set, ast.Dict, ast.Starred, ast.keyword)):
-            node, parent = parent, parents.get(id(parent))
+            node, parent = parent, parents(parent)
         if isinstance(parent, ast.Return):
             escapes.add("returned")
         elif isinstance(parent, (ast.Yield, ast.YieldFrom)):

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from prodaudit.model.extractors.branches import statement_children
+from prodaudit.model.extractors._source_gates import ends_word, has_word, occurrences
 from prodaudit.model.extractors.orm_clauses import (
     ColumnRef,
     EagerLoad,
@@ -67,12 +67,17 @@ RESULT_ONE = frozenset({"first", "one", "one_or_none", "scalar", "scalar_one",
 EXECUTE_RESULT = frozenset({"execute", "exec", "stream"})
 EXECUTE_SCALARS = frozenset({"scalars", "stream_scalars"})
 EXECUTE_SCALAR = frozenset({"scalar", "scalar_one", "scalar_one_or_none"})
+EXECUTE_METHODS = EXECUTE_RESULT | EXECUTE_SCALARS | EXECUTE_SCALAR
+QUERY_RUNS = QUERY_MANY | QUERY_ONE | QUERY_COUNT
 SESSION_NAME = re.compile(r"(^|_)(session|sess|db|database|conn|connection|uow|tx|s)$", re.IGNORECASE)
 MODULE_GATE = re.compile(r"\b(select|query|execute|scalars|sqlalchemy|sqlmodel|session)\b")
+MODULE_GATE_WORDS = ("select", "query", "execute", "scalars", "sqlalchemy", "sqlmodel", "session")
 # A function can hold a statement, or loop over rows someone else fetched; any other
 # function is skipped without walking it.
 FUNCTION_GATE = re.compile(r"\bfor\b|select\(|query\b|execute\(|scalars?\(|\.get\(|\.exec\(|"
                            r"update\(|delete\(|insert\(|stream")
+FUNCTION_GATE_LITERALS = ("select(", "execute(", "scalar(", "scalars(", ".get(", ".exec(", "update(",
+                          "delete(", "insert(", "stream")
 # `row.awaitable_attrs.author` (sqlalchemy.ext.asyncio.AsyncAttrs).
 
 
@@ -169,13 +174,39 @@ class ModuleQueries:
     loops: tuple[RowLoop, ...]
 
 
-def _names_in(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+class _NameSets:
+    """The names used under a node, remembered per node for one module: a statement chain
+    `select(A).where(x).order_by(y)` asks for the names of each link and of its receiver,
+    which without memory walks the chain again for every link."""
+
+    def __init__(self) -> None:
+        self._known: dict[int, frozenset[str]] = {}  # id(node) -> names (the tree outlives this)
+
+    def __call__(self, node: ast.AST) -> frozenset[str]:
+        known = self._known
+        cached = known.get(id(node))
+        if cached is not None:
+            return cached
+        found: set[str] = set()
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, ast.Name):
+                found.add(current.id)
+                continue
+            inner = known.get(id(current))
+            if inner is not None:
+                found |= inner
+                continue
+            stack.extend(ast.iter_child_nodes(current))
+        result = known[id(node)] = frozenset(found)
+        return result
 
 
 class _FunctionWalk:
-    def __init__(self, parsed, scope: str, fn: ast.AST):
+    def __init__(self, parsed, scope: str, fn: ast.AST, names_in: _NameSets):
         self.parsed = parsed
+        self.names_in = names_in
         self.scope = scope
         self.fn = fn
         self.is_async = isinstance(fn, ast.AsyncFunctionDef)
@@ -236,9 +267,9 @@ class _FunctionWalk:
             if value is not None and self.loop_stack:
                 # `day = row.date + 1` inside the loop: `day` stands for the loop item too
                 item_names = set().union(*(t for _, t, _ in self.loop_stack))
-                if _names_in(value) & item_names:
+                if self.names_in(value) & item_names:
                     for target in targets:
-                        self.loop_stack[-1][1].update(_names_in(target))
+                        self.loop_stack[-1][1].update(self.names_in(target))
         elif isinstance(stmt, (ast.AugAssign, ast.Expr)):
             self.expr(stmt.value)
         elif isinstance(stmt, ast.Return):
@@ -290,14 +321,13 @@ class _FunctionWalk:
             else:
                 self.env[target.id] = bound
         else:
-            for node in ast.walk(target):
-                if isinstance(node, ast.Name):
-                    self.env.pop(node.id, None)
+            for name in self.names_in(target):
+                self.env.pop(name, None)
 
     # -- loops -----------------------------------------------------------------------
     def for_loop(self, stmt: ast.For | ast.AsyncFor) -> None:
         origin = self.iterated(self.expr(stmt.iter), stmt.iter)
-        targets = _names_in(stmt.target)
+        targets = set(self.names_in(stmt.target))  # grows with names derived from the item
         iterable = source_text(stmt.iter)
         if isinstance(stmt.target, ast.Name):
             row = self.row_of(origin)
@@ -376,6 +406,8 @@ class _FunctionWalk:
             return bound
         if isinstance(node, ast.Name):
             return self.env.get(node.id)
+        if isinstance(node, ast.Constant):
+            return None  # the commonest leaf: no need to look for children
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Attribute):
@@ -407,7 +439,7 @@ class _FunctionWalk:
                 if loop is not None:
                     self.loops.append(loop)
             self.bind(generator.target, self.row_of(origin) if isinstance(generator.target, ast.Name) else None)
-        self.loop_stack.append((node.lineno, set().union(*(_names_in(g.target) for g in node.generators)), ""))
+        self.loop_stack.append((node.lineno, set().union(*(self.names_in(g.target) for g in node.generators)), ""))
         try:
             for part in parts:
                 self.expr(part)
@@ -421,7 +453,7 @@ class _FunctionWalk:
     def new_draft(self, kind: str, node: ast.AST, entities: list[ast.AST]) -> _Bind:
         draft = _Draft(kind, node.lineno, [v for v in (self.value(e) for e in entities) if v], self.depth)
         for entity in entities:
-            draft.names |= _names_in(entity)
+            draft.names |= self.names_in(entity)
         if entities and is_model_ref(entities[0]):
             draft.primary = dotted_name(entities[0]) or ""
             draft.primary_name = self.resolve(entities[0]) or draft.primary
@@ -430,7 +462,8 @@ class _FunctionWalk:
 
     def call(self, node: ast.Call) -> _Bind | None:
         func = node.func
-        resolved = self.resolve(func) if dotted_name(func) else ""
+        callee = dotted_name(func)
+        resolved = self.parsed.imports.resolve(callee) if callee else ""
         if resolved in SELECT_FUNCS:
             self.visit_args(node)
             return self.new_draft("select", node, list(node.args))
@@ -448,7 +481,7 @@ class _FunctionWalk:
             if method in ("get", "get_one") and node.args and is_model_ref(node.args[0]) \
                     and SESSION_NAME.search(dotted_name(receiver) or ""):
                 return self.session_get(node, receiver)
-            if method in EXECUTE_RESULT | EXECUTE_SCALARS | EXECUTE_SCALAR and node.args:
+            if method in EXECUTE_METHODS and node.args:
                 statement = self.expr(node.args[0])
                 for extra in [*node.args[1:], *(kw.value for kw in node.keywords)]:
                     self.expr(extra)
@@ -463,7 +496,6 @@ class _FunctionWalk:
                 # the model phase resolves through the call graph.
                 self.visit_args(node)
                 return _Bind("call", callee=f"{dotted_name(receiver) or 'obj'}.{method}", line=node.lineno)
-        callee = dotted_name(func)
         if callee and "execute" in callee.rsplit(".", 1)[-1].lower() and node.args:
             # project helpers that run a statement: session_execute(stmt, session)
             bound = [b for b in (self.expr(a) for a in node.args) if b is not None and b.kind == "stmt"]
@@ -492,9 +524,9 @@ class _FunctionWalk:
         bound = self.new_draft("get", node, [node.args[0]])
         draft = bound.draft
         for arg in node.args[1:]:
-            draft.names |= _names_in(arg)
+            draft.names |= self.names_in(arg)
         for keyword in node.keywords:
-            draft.names |= _names_in(keyword.value)
+            draft.names |= self.names_in(keyword.value)
             if keyword.arg == "options":
                 items = keyword.value.elts if isinstance(keyword.value, (ast.List, ast.Tuple)) else [keyword.value]
                 for item in items:
@@ -506,7 +538,7 @@ class _FunctionWalk:
     def execute(self, draft: _Draft, node: ast.Call, receiver: ast.AST, method: str) -> _Bind:
         self.executed(draft, node, receiver)
         for arg in node.args[1:]:
-            draft.names |= _names_in(arg)
+            draft.names |= self.names_in(arg)
         single = len(draft.entities) == 1 and draft.primary != ""
         if method in EXECUTE_SCALAR:
             draft.fetch, draft.scalar_rows = "one", True
@@ -528,7 +560,7 @@ class _FunctionWalk:
             line, _, iterable = self.loop_stack[-1]
             draft.in_loop, draft.loop_line, draft.loop_iterable = True, line, iterable
             targets = set().union(*(t for _, t, _ in self.loop_stack))
-            draft.uses_loop_var = bool(targets & (draft.names | _names_in(node)))
+            draft.uses_loop_var = bool(targets & (draft.names | self.names_in(node)))
 
     def method_on(self, base: _Bind, node: ast.Call, method: str) -> _Bind | None:
         draft = base.draft
@@ -539,7 +571,7 @@ class _FunctionWalk:
                 return base
             if draft.kind == "query":
                 self.visit_args(node)
-                if method in QUERY_MANY | QUERY_ONE | QUERY_COUNT:
+                if method in QUERY_RUNS:
                     self.executed(draft, node, None)
                     if method in QUERY_MANY:
                         draft.fetch = "many"
@@ -571,7 +603,7 @@ class _FunctionWalk:
         args = tuple(v for v in (self.value(a) for a in node.args) if v)
         keywords = tuple((kw.arg or "**", self.value(kw.value) or Value("other")) for kw in node.keywords)
         draft.parts.append(StatementPart(method, node.lineno, args, keywords, conditional, condition))
-        draft.names |= _names_in(node) - _names_in(node.func)
+        draft.names |= self.names_in(node) - self.names_in(node.func)
         if method in ("where", "filter", "having"):
             for arg in node.args:
                 draft.filters.extend(self.filters_of(arg, method))
@@ -604,45 +636,48 @@ class _FunctionWalk:
                 draft.filters.extend(self.filters_of(arg, "join"))
 
 # -- module entry -----------------------------------------------------------------------------
-_LAST: tuple[object, ModuleQueries] | None = None
-
-
 def analyse(parsed) -> ModuleQueries:
-    """Statements and row loops of one module; memoised for the module being summarised
-    (orm_queries and orm_loops both ask)."""
-    global _LAST
-    if _LAST is not None and _LAST[0] is parsed.tree:
-        return _LAST[1]
+    """Statements and row loops of one module; kept on the tree for the module being
+    summarised (orm_queries and orm_loops both ask). Kept on the tree rather than in a
+    global so that the previous module's tree is not held (and freed) here."""
+    cached = getattr(parsed.tree, "_prodaudit_orm", None)
+    if cached is not None:
+        return cached
     result = _analyse(parsed)
-    _LAST = (parsed.tree, result)
+    parsed.tree._prodaudit_orm = result
     return result
 
 
+# The gates give exactly the answers of MODULE_GATE and FUNCTION_GATE, from their literals
+# (a search for a pattern led by \b or an alternation tries it at every position).
 def _worth_walking(parsed, fn: ast.AST) -> bool:
     text = "\n".join(parsed.lines[fn.lineno - 1:fn.end_lineno or fn.lineno])
-    return FUNCTION_GATE.search(text) is not None
+    if any(literal in text for literal in FUNCTION_GATE_LITERALS):
+        return True
+    return has_word(text, "for") or any(ends_word(text, at + 5) for at in occurrences(text, "query"))
+
+
+def _may_use_orm(source: str) -> bool:
+    return any(has_word(source, word) for word in MODULE_GATE_WORDS)
 
 
 def _analyse(parsed) -> ModuleQueries:
-    if parsed.kind != "source" or not MODULE_GATE.search(parsed.source):
+    if parsed.kind != "source" or not _may_use_orm(parsed.source):
         return ModuleQueries((), ())
     queries: list[QueryFact] = []
     loops: list[RowLoop] = []
+    names_in = _NameSets()
     with source_lines_for_text(parsed.lines):
-        stack: list[tuple[ast.AST, str]] = [(parsed.tree, "")]
-        while stack:
-            node, scope = stack.pop()
-            for child in statement_children(node):
-                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                    qualname = f"{scope}.{child.name}" if scope else child.name
-                    if not isinstance(child, ast.ClassDef) and _worth_walking(parsed, child):
-                        walk = _FunctionWalk(parsed, qualname, child)
-                        walk.run()
-                        queries.extend(d.fact(qualname) for d in walk.drafts)
-                        loops.extend(walk.loops)
-                    stack.append((child, qualname))
-                else:
-                    stack.append((child, scope))
+        # Every function, nested ones and methods included, each walked on its own.
+        for fn in parsed.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+            if not _worth_walking(parsed, fn):
+                continue
+            qualname = parsed.scope_name(fn)
+            walk = _FunctionWalk(parsed, qualname, fn, names_in)
+            walk.run()
+            queries.extend(d.fact(qualname) for d in walk.drafts)
+            loops.extend(walk.loops)
+    # Stable sorts: facts of one line and function keep the walk's order.
     queries.sort(key=lambda q: (q.line, q.scope))
     loops.sort(key=lambda lp: (lp.line, lp.scope))
     return ModuleQueries(tuple(queries), tuple(loops))

@@ -19,8 +19,16 @@ from prodaudit.model.values import Value, source_text, to_value
 
 ROW_LOCK = re.compile(r"with_for_update|for\s+update|with_lockmode|populate_existing\(\)\.with_for", re.IGNORECASE)
 MAX_FEEDS = 6
-# Text that can hold an update at all, checked before the syntax tree is indexed.
-SOURCE_HINT = re.compile(r"\w\.\w+\s*[-+]=|(\b\w+)\.(\w+)\s*=[^\n=][^\n]*\b\1\.\2\b")
+# Text that can hold an update at all, checked before the syntax tree is indexed:
+# `x.a += n` / `x.a -= n`, or `x.a = ... x.a ...` on one line. A plain `re` search for
+# either costs more than the rest of this extractor (the engine tries every position), so
+# each is found through a literal: "+=" / "-=" for the first (matched on the reversed
+# text, where the pattern starts with "="), "." for the second (each `.a =` found, the
+# full pattern is tried from the start of the word before the dot).
+AUGMENTED_UPDATE_REVERSED = re.compile(r"=[-+]\s*\w+\.\w")  # `\w\.\w+\s*[-+]=` backwards
+REASSIGNED_UPDATE = re.compile(r"(\b\w+)\.(\w+)\s*=[^\n=][^\n]*\b\1\.\2\b")
+ATTRIBUTE_ASSIGNED = re.compile(r"\.\w+\s*=[^\n=]")  # REASSIGNED_UPDATE from its dot on
+WORD_CHARACTER = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class AttributeUpdate:
 
 
 def extract(parsed) -> list[AttributeUpdate]:
-    if not SOURCE_HINT.search(parsed.source):
+    if not _may_hold_update(parsed.source):
         return []  # no `x.a += ...` / `x.a = x.a ...`; do not pay for the node index
     facts: list[AttributeUpdate] = []
     candidates = [n for n in parsed.nodes(ast.AugAssign, ast.Assign) if _update_of(n) is not None]
@@ -56,6 +64,24 @@ def extract(parsed) -> list[AttributeUpdate]:
         for node, obj, attribute in updates:
             facts.append(_fact(parsed, fn, scope, node, obj, attribute, bindings, params))
     return facts
+
+
+def _may_hold_update(source: str) -> bool:
+    """Whether `AUGMENTED_UPDATE|REASSIGNED_UPDATE` (forwards) matches somewhere."""
+    if ("+=" in source or "-=" in source) and AUGMENTED_UPDATE_REVERSED.search(source[::-1]):
+        return True
+    position = 0
+    while (found := ATTRIBUTE_ASSIGNED.search(source, position)) is not None:
+        dot = found.start()
+        # REASSIGNED_UPDATE can only start where the run of word characters before the dot
+        # starts (`\b\w+` followed by "."); one search from every such place finds them all.
+        begin = dot
+        while begin > 0 and WORD_CHARACTER.match(source, begin - 1):
+            begin -= 1
+        if begin < dot and REASSIGNED_UPDATE.match(source, begin):
+            return True
+        position = dot + 1
+    return False
 
 
 def _update_of(node: ast.AST) -> tuple[ast.stmt, str, str] | None:

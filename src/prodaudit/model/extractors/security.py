@@ -33,17 +33,37 @@ class RoleCheck:
 
 
 def _identifiers(node: ast.AST) -> Iterator[str]:
-    for child in ast.walk(node):
+    """Names, attribute names and short strings under node (callers use them as a set)."""
+    stack = [node]
+    while stack:
+        child = stack.pop()
         if isinstance(child, ast.Name):
             yield child.id
-        elif isinstance(child, ast.Attribute):
+            continue  # nothing but its ctx below
+        if isinstance(child, ast.Constant):
+            if isinstance(child.value, str) and len(child.value) < 40:
+                yield child.value
+            continue
+        if isinstance(child, ast.Attribute):
             yield child.attr
-        elif isinstance(child, ast.Constant) and isinstance(child.value, str) and len(child.value) < 40:
-            yield child.value
+        stack.extend(ast.iter_child_nodes(child))
 
 
 def mentions_role(node: ast.AST) -> bool:
-    return any(w.lower() in ROLE_WORDS for name in _identifiers(node) for w in _WORD.split(name) if w)
+    return any(_has_role_word(name) for name in _identifiers(node))
+
+
+_ROLE_WORD_SEEN: dict[str, bool] = {}  # the same few identifiers are tested in every condition
+
+
+def _has_role_word(name: str) -> bool:
+    known = _ROLE_WORD_SEEN.get(name)
+    if known is None:
+        known = any(w.lower() in ROLE_WORDS for w in _WORD.split(name) if w)
+        if len(_ROLE_WORD_SEEN) > 50_000:  # bound the memory on very large audits
+            _ROLE_WORD_SEEN.clear()
+        _ROLE_WORD_SEEN[name] = known
+    return known
 
 
 # -- credentials in URLs ------------------------------------------------------------------
@@ -101,6 +121,7 @@ SAFE_ANNOTATION = re.compile(r"^(Optional\[)?(int|float|bool|UUID|uuid\.UUID|dat
                              r"datetime\.date|datetime\.datetime|Decimal|Literal\[.*\])\]?( \| None)?$")
 # A file that never says any of these has no SQL to analyse.
 SQL_HINT = re.compile(r"select|insert|update|delete|where|order by|text\(|execute|fetch", re.IGNORECASE)
+SQL_HINT_WORDS = ("select", "insert", "update", "delete", "where", "order by", "text(", "execute", "fetch")
 
 
 @dataclass(frozen=True)
@@ -115,10 +136,60 @@ class SqlBuild:
     via: str = ""  # the local variable it travels through, "" when built in the call
 
 
+# Nodes that open a scope of their own: what is under them belongs to none of the
+# enclosing function's names (ClassDef and Lambda bodies are no function's own code here).
+_SCOPE_OWNERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+class _OwnNodes:
+    """The nodes a `_SqlScope` reads, grouped by the function (or module body) whose own
+    code holds them, from the module's shared node lists: one pass for the module instead
+    of a walk of every function that builds a string. A node belongs to the nearest
+    function, lambda or class above it (decorators and defaults included); nodes under a
+    lambda or a class body belong to nobody, nodes under none of them to the module."""
+
+    def __init__(self, parsed):
+        self.parsed = parsed
+        self._owner_ids: dict[int, int | None] = {}  # id(node) -> id(owner), None for nobody
+        self.assignments: dict[int, list[ast.stmt]] = {}  # id(owner) -> Assign/AnnAssign/AugAssign
+        self.loops: dict[int, list[ast.AST]] = {}  # For, AsyncFor, comprehension
+        self.membership_tests: dict[int, list[ast.Compare]] = {}
+        index = parsed.node_index()
+        # Source order, newest first: the order a walk that pops the last child first met
+        # them in (assignments never contain one another), which `constant_text` of an
+        # augmented name depends on.
+        for node in reversed(parsed.nodes(ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            self._add(self.assignments, node)
+        for kind in (ast.For, ast.AsyncFor, ast.comprehension):
+            for node in index.get(kind, ()):
+                self._add(self.loops, node)
+        for node in index.get(ast.Compare, ()):
+            if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)) \
+                    and isinstance(node.left, ast.Name):
+                self._add(self.membership_tests, node)
+
+    def _add(self, groups: dict[int, list], node: ast.AST) -> None:
+        owner = self._owner_id(node)
+        if owner is not None:
+            groups.setdefault(owner, []).append(node)
+
+    def _owner_id(self, node: ast.AST) -> int | None:
+        parent = self.parsed.parent
+        current = parent(node)
+        while current is not None and not isinstance(current, (*_SCOPE_OWNERS, ast.Module)):
+            current = parent(current)
+        if current is None:
+            return None
+        if isinstance(current, (ast.ClassDef, ast.Lambda)):
+            return None
+        return id(current)
+
+
 class _SqlScope:
     """One function (or the module body): what its names are bound to and tested against."""
 
-    def __init__(self, parsed, body_owner: ast.AST, scope: str, module_constants: dict[str, ast.expr]):
+    def __init__(self, parsed, body_owner: ast.AST, scope: str, module_constants: dict[str, ast.expr],
+                 own: _OwnNodes):
         self.parsed = parsed
         self.scope = scope
         self.owner = body_owner
@@ -131,7 +202,8 @@ class _SqlScope:
             for arg in [*body_owner.args.posonlyargs, *body_owner.args.args, *body_owner.args.kwonlyargs]:
                 if arg.annotation is not None and SAFE_ANNOTATION.match(source_text(arg.annotation)):
                     self.literal_params.add(arg.arg)
-        for node in self._own_nodes():
+        key = id(body_owner)
+        for node in own.assignments.get(key, ()):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 self.bindings.setdefault(node.targets[0].id, []).append(node.value)
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
@@ -139,24 +211,14 @@ class _SqlScope:
             elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
                 self.bindings.setdefault(node.target.id, []).append(
                     ast.BinOp(left=ast.Name(node.target.id), op=node.op, right=node.value))
-            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
-                for name in ast.walk(node.target):
-                    if isinstance(name, ast.Name):
-                        self.loop_targets.add(name.id)
-            elif (isinstance(node, ast.Compare) and len(node.ops) == 1
-                  and isinstance(node.ops[0], (ast.In, ast.NotIn)) and isinstance(node.left, ast.Name)
-                  and self.is_constant_collection(node.comparators[0])):
+        for node in own.loops.get(key, ()):
+            for name in ast.walk(node.target):
+                if isinstance(name, ast.Name):
+                    self.loop_targets.add(name.id)
+        for node in own.membership_tests.get(key, ()):
+            if self.is_constant_collection(node.comparators[0]):
                 # `if col not in ALLOWED: raise` / `assert col in {"a", "b"}`
                 self.allow_listed.add(node.left.id)
-
-    def _own_nodes(self) -> Iterator[ast.AST]:
-        stack = list(ast.iter_child_nodes(self.owner)) if not isinstance(self.owner, ast.Module) else list(self.owner.body)
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                continue
-            yield node
-            stack.extend(ast.iter_child_nodes(node))
 
     def is_constant_collection(self, node: ast.expr) -> bool:
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
@@ -327,12 +389,22 @@ def _is_build(node: ast.AST) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
 
 
+def _may_hold_sql(source: str) -> bool:
+    """SQL_HINT.search(source), by substring tests on the lower-cased text when it is ASCII
+    (the same match then: no letter folds to an ASCII one), several times cheaper."""
+    if source.isascii():
+        lowered = source.lower()
+        return any(word in lowered for word in SQL_HINT_WORDS)
+    return SQL_HINT.search(source) is not None
+
+
 def sql_builds(parsed) -> list[SqlBuild]:
-    if not SQL_HINT.search(parsed.source):
+    if not _may_hold_sql(parsed.source):
         return []
     tree = parsed.tree
     module_constants = _module_constants(tree)
     contexts: dict[int, _SqlScope] = {}
+    own_nodes: list[_OwnNodes] = []  # made on first need: most modules build no string
     sinks: dict[int, tuple[ast.Call, str]] = {}  # id(argument) -> (call, sink)
     used_names: dict[tuple[int, str], tuple[ast.Call, str]] = {}  # (id(owner), name) -> sink
 
@@ -341,8 +413,10 @@ def sql_builds(parsed) -> list[SqlBuild]:
 
     def context(owner: ast.AST) -> _SqlScope:
         if id(owner) not in contexts:
+            if not own_nodes:
+                own_nodes.append(_OwnNodes(parsed))
             scope = parsed.scope_name(owner) if owner is not tree else ""
-            contexts[id(owner)] = _SqlScope(parsed, owner, scope, module_constants)
+            contexts[id(owner)] = _SqlScope(parsed, owner, scope, module_constants, own_nodes[0])
         return contexts[id(owner)]
 
     for call in parsed.nodes(ast.Call):
@@ -448,6 +522,8 @@ def checked_secrets(parsed) -> list[CheckedSecret]:
         literals = [o.value for o in operands if isinstance(o, ast.Constant) and isinstance(o.value, str)]
         literals += [e.value for o in operands if isinstance(o, (ast.Tuple, ast.List, ast.Set))
                      for e in o.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        if not literals:
+            continue  # no string compared: no pair, and no walk of the operands for names
         names = [n.attr if isinstance(n, ast.Attribute) else n.id for o in operands for n in ast.walk(o)
                  if isinstance(n, (ast.Name, ast.Attribute))]
         for pair in ((name, literal) for name in names for literal in literals):

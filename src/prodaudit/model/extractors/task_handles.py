@@ -51,13 +51,25 @@ class HandedOnNames:
 
 
 def extract(parsed) -> Iterator[object]:
-    for call in parsed.nodes(ast.Call):
-        if _is_task_factory(parsed, call):
-            yield _task_start(parsed, call)
+    # Both factories and `.create_task` are spelled out somewhere in a module that starts a
+    # task (an import alias still names them): other modules skip the per-call test. Only
+    # for ASCII text: Python folds look-alike letters in identifiers (NFKC).
+    source = parsed.source
+    if not source.isascii() or "create_task" in source or "ensure_future" in source:
+        for call in parsed.nodes(ast.Call):
+            if _is_task_factory(parsed, call):
+                yield _task_start(parsed, call)
+    # A set, so the nodes are taken in index order (no sort), and a name already handed on
+    # is not looked at again.
     names = set()
-    for node in parsed.nodes(ast.Name, ast.Attribute):
-        if isinstance(node.ctx, ast.Load) and not _harmless(node, parsed.parent(node)):
-            names.add(node.id if isinstance(node, ast.Name) else node.attr)
+    index = parsed.node_index()
+    parent = parsed.parent
+    for node in index.get(ast.Name, ()):
+        if node.id not in names and isinstance(node.ctx, ast.Load) and not _harmless(node, parent(node)):
+            names.add(node.id)
+    for node in index.get(ast.Attribute, ()):
+        if node.attr not in names and isinstance(node.ctx, ast.Load) and not _harmless(node, parent(node)):
+            names.add(node.attr)
     yield HandedOnNames(frozenset(names))
 
 

@@ -4,6 +4,7 @@ import ast
 from collections.abc import Iterator
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Severity
+from prodaudit.model.extractors._source_gates import may_name_package
 from prodaudit.model.values import dotted_name
 from prodaudit.rules.base import FileRule, RuleMeta, register
 from prodaudit.rules.security.names import words
@@ -65,6 +66,8 @@ class JwtMisuse(FileRule):
     )
 
     def check_module(self, module) -> Iterator[Finding]:
+        if not may_name_package(module, "jwt", "jose"):
+            return  # no call can resolve to DECODE or ENCODE
         for call in module.nodes(ast.Call):
             name = module.resolve(call.func)
             if name in DECODE:

@@ -56,6 +56,13 @@ def variable_parts(parts: list[ast.expr]) -> list[str]:
     return out
 
 
+def _last_name_part(node: ast.expr) -> str:
+    """The last part of dotted_name(node) when it has one (`prompt` of `self.prompt`)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else ""
+
+
 def is_system_name(name: str) -> bool:
     parts = set(words(name))
     return name in SYSTEM_KEYWORDS or ("system" in parts and bool(parts & SYSTEM_NAME_WORDS))
@@ -140,7 +147,7 @@ class PromptInjectionSurface(FileRule):
             for keyword in call.keywords:
                 if keyword.arg in SYSTEM_KEYWORDS:
                     yield keyword.value, f"{keyword.arg}="
-            if (dotted_name(call.func) or "").rsplit(".", 1)[-1] == "SystemMessage":
+            if _last_name_part(call.func) == "SystemMessage" and dotted_name(call.func):
                 content = next((k.value for k in call.keywords if k.arg == "content"), None) or (
                     call.args[0] if call.args else None)
                 if content is not None:
@@ -148,19 +155,25 @@ class PromptInjectionSurface(FileRule):
         for node in module.nodes(ast.Assign, ast.AugAssign, ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
+                # A system name has "system" among its (ASCII) words: test that before the
+                # dotted name is built, for the thousands of other targets.
+                if "system" not in _last_name_part(target).lower():
+                    continue
                 name = dotted_name(target) or ""
                 if name and is_system_name(name.rsplit(".", 1)[-1]) and node.value is not None:
                     yield node.value, f"`{name}`"
 
     def blacklists(self, module) -> Iterator[Finding]:
-        normalises = any(module.resolve(c.func) == "unicodedata.normalize" and c.args and
-                         isinstance(c.args[0], ast.Constant) and str(c.args[0].value).upper().startswith("NFK")
-                         for c in module.nodes(ast.Call))
-        if normalises:
-            return
+        checked_normalisation = False
         for node in module.nodes(ast.Constant):
             if not isinstance(node.value, str) or not INJECTION_PHRASES.search(node.value):
                 continue
+            # Asked only now: a module that normalises reports nothing, and most modules hold
+            # no such phrase, so resolving every call first was wasted on them.
+            if not checked_normalisation:
+                if self.normalises(module):
+                    return
+                checked_normalisation = True
             parent = module.parent(node)
             used_as_filter = isinstance(parent, (ast.List, ast.Tuple, ast.Set, ast.Compare)) or (
                 isinstance(parent, ast.Call) and (
@@ -176,3 +189,9 @@ class PromptInjectionSurface(FileRule):
                 f"look-alike letters, zero-width characters or other wording pass it",
                 module.location(node), anchor=f"{module.module}:{scope}:blacklist")
             return  # one per module: the advice is the same for the whole list
+
+    @staticmethod
+    def normalises(module) -> bool:
+        return any(module.resolve(c.func) == "unicodedata.normalize" and c.args and
+                   isinstance(c.args[0], ast.Constant) and str(c.args[0].value).upper().startswith("NFK")
+                   for c in module.nodes(ast.Call))

@@ -208,12 +208,15 @@ class Ssrf(FileRule):
     def derived(fn, tainted: set[str]) -> set[str]:
         """Locals assigned from a tainted value: `target = body.url`, `url = f"{base}/x"`."""
         found: set[str] = set()
+        # One walk; the three passes go over its assignments in the walk's order (a pass
+        # sees what the same pass found earlier, so the order decides how far it reaches).
+        assignments = [(node.targets[0].id, lead) for node in ast.walk(fn)
+                       if isinstance(node, ast.Assign) and len(node.targets) == 1
+                       and isinstance(node.targets[0], ast.Name) and (lead := leading_name(node.value))]
         for _ in range(3):
-            for node in ast.walk(fn):
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                    lead = leading_name(node.value)
-                    if lead and (lead in tainted | found or lead.split(".")[0] in tainted | found):
-                        found.add(node.targets[0].id)
+            for target, lead in assignments:
+                if lead in tainted | found or lead.split(".")[0] in tainted | found:
+                    found.add(target)
         return found
 
     @staticmethod

@@ -4,6 +4,7 @@ import ast
 from collections.abc import Iterator
 
 from prodaudit.findings import Confidence, Dimension, Finding, Severity
+from prodaudit.model.extractors._source_gates import may_name_package
 from prodaudit.model.values import dotted_name
 from prodaudit.rules.base import FileRule, RuleMeta, register
 from prodaudit.rules.security.names import is_password_name, words
@@ -112,6 +113,8 @@ class WeakPasswordHash(FileRule):
     )
 
     def check_module(self, module) -> Iterator[Finding]:
+        if not may_name_package(module, "hashlib"):
+            return  # fast_hash() finds nothing: no name can resolve into hashlib
         for call in module.nodes(ast.Call):
             algorithm = fast_hash(module, call)
             if algorithm is None:
