@@ -205,11 +205,68 @@ class ModuleSummary:
     # them by type with facts_of().
     extra: tuple[object, ...] = field(default=())
 
+    # Lookups the project model makes hundreds of thousands of times go through indexes
+    # built on first use and kept in the instance's __dict__ under "_" names: never
+    # pickled (see __getstate__), never compared (not fields).
     def facts_of(self, kind: type) -> list:
-        return [fact for fact in self.extra if isinstance(fact, kind)]
+        try:
+            by_kind = self._extra_by_kind
+        except AttributeError:
+            by_kind = self._keep("_extra_by_kind", {})
+        found = by_kind.get(kind)
+        if found is None:
+            found = by_kind[kind] = self._facts_of_kind(kind)
+        return list(found)
+
+    def _facts_of_kind(self, kind: type) -> tuple:
+        try:
+            by_type = self._extra_by_type
+        except AttributeError:
+            by_type = self._keep("_extra_by_type", {})
+            for fact in self.extra:
+                by_type.setdefault(type(fact), []).append(fact)
+        matching = [found_type for found_type in by_type if issubclass(found_type, kind)]
+        if len(matching) == 1:
+            return tuple(by_type[matching[0]])
+        if not matching:
+            return ()
+        return tuple(fact for fact in self.extra if isinstance(fact, kind))  # in order
 
     def function(self, qualname: str) -> FunctionFact | None:
-        for fn in self.functions:
-            if fn.qualname == qualname:
-                return fn
-        return None
+        try:
+            index = self._functions_by_qualname
+        except AttributeError:
+            index = self._keep("_functions_by_qualname", _first_by(self.functions, "qualname"))
+        return index.get(qualname)
+
+    def last_assignment(self, scope: str, target: str) -> AssignFact | None:
+        """The last assignment of `target` (as written) directly in `scope`."""
+        try:
+            index = self._assignments_by_place
+        except AttributeError:
+            # A dict keeps the last value written for a key: the last assignment wins.
+            index = self._keep("_assignments_by_place",
+                               {(fact.scope, fact.target): fact for fact in self.assignments})
+        return index.get((scope, target))
+
+    def class_fact(self, qualname: str) -> ClassFact | None:
+        try:
+            index = self._classes_by_qualname
+        except AttributeError:
+            index = self._keep("_classes_by_qualname", _first_by(self.classes, "qualname"))
+        return index.get(qualname)
+
+    def _keep(self, name: str, index):
+        object.__setattr__(self, name, index)  # frozen: bypass, it is not a field
+        return index
+
+    def __getstate__(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if not key.startswith("_")}
+
+
+def _first_by(facts, attribute: str) -> dict:
+    """attribute value -> the first fact with it (what a scan in order would find)."""
+    index: dict = {}
+    for fact in facts:
+        index.setdefault(getattr(fact, attribute), fact)
+    return index

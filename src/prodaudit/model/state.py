@@ -187,7 +187,7 @@ class StateBuilder:
         # `from app.state import cache [as c]` binds the name itself.
         named = set()
         for slot, other, fact in index.by_last_part.get(name, ()):
-            found = index.resolved(fact.target)
+            found = self.project.resolve_symbol(fact.target)
             if found is not None and found[0] is module and found[1] == name:
                 aliases_by_module.setdefault(other.path, set()).add(fact.local)
                 named.add(slot)
@@ -283,12 +283,6 @@ class _ImportIndex:
                 imported = project.module_named(fact.target)
                 if imported is not None:
                     self.by_module.setdefault(id(imported), []).append((slot, other, fact))
-        self._resolved: dict[str, tuple[ModuleSummary, str] | None] = {}
-
-    def resolved(self, target: str) -> tuple[ModuleSummary, str] | None:
-        if target not in self._resolved:
-            self._resolved[target] = self.project.resolve_symbol(target)
-        return self._resolved[target]
 
 
 def build_singletons(project, entries: dict[str, str]) -> tuple[Singleton, ...]:
