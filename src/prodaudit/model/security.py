@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from prodaudit.findings import Location
 from prodaudit.model.callgraph import Edge
@@ -29,6 +29,16 @@ PAID_SDKS = {
     "together": "Together AI", "deepseek": "DeepSeek", "yandex_cloud_ml_sdk": "YandexGPT",
     "gigachat": "GigaChat",
 }
+
+
+@lru_cache(maxsize=8192)  # asked for every call of the project, with few distinct names
+def _paid_sdk(name: str) -> str | None:
+    for prefix, label in PAID_SDKS.items():
+        if name == prefix or name.startswith(prefix + "."):
+            return label
+    return None
+
+
 PAID_HOSTS = {"api.openai.com": "OpenAI", "api.anthropic.com": "Anthropic",
               "generativelanguage.googleapis.com": "Gemini", "api.elevenlabs.io": "ElevenLabs",
               "texttospeech.googleapis.com": "Google Text-to-Speech", "api.deepseek.com": "DeepSeek",
@@ -138,10 +148,7 @@ class SecurityModel:
     # -- paid external APIs ----------------------------------------------------------------
     @staticmethod
     def _sdk(name: str) -> str | None:
-        for prefix, label in PAID_SDKS.items():
-            if name == prefix or name.startswith(prefix + "."):
-                return label
-        return None
+        return _paid_sdk(name)
 
     def _receiver_value(self, module: ModuleSummary, scope: str, callee: str, resolved: str) -> Value | None:
         """What the receiver of `receiver.method()` was assigned from, when it is visible."""
