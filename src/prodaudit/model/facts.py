@@ -256,6 +256,36 @@ class ModuleSummary:
             index = self._keep("_classes_by_qualname", _first_by(self.classes, "qualname"))
         return index.get(qualname)
 
+    def assignments_to(self, target: str) -> tuple[AssignFact, ...]:
+        """Every assignment of `target` (as written: "x", "self.x"), in source order."""
+        try:
+            index = self._assignments_by_target
+        except AttributeError:
+            grouped: dict[str, list[AssignFact]] = {}
+            for fact in self.assignments:
+                grouped.setdefault(fact.target, []).append(fact)
+            index = self._keep("_assignments_by_target", {key: tuple(found) for key, found in grouped.items()})
+        return index.get(target, ())
+
+    def calls_in(self, scope: str) -> tuple[CallFact, ...]:
+        """The calls made directly in `scope`, in source order."""
+        try:
+            index = self._calls_by_scope
+        except AttributeError:
+            grouped: dict[str, list[CallFact]] = {}
+            for call in self.calls:
+                grouped.setdefault(call.scope, []).append(call)
+            index = self._keep("_calls_by_scope", {key: tuple(found) for key, found in grouped.items()})
+        return index.get(scope, ())
+
+    def import_binding(self, local: str) -> ImportFact | None:
+        """The first import that binds `local` (anywhere in the module)."""
+        try:
+            index = self._imports_by_local
+        except AttributeError:
+            index = self._keep("_imports_by_local", _first_by(self.imports, "local"))
+        return index.get(local)
+
     def _keep(self, name: str, index):
         object.__setattr__(self, name, index)  # frozen: bypass, it is not a field
         return index

@@ -37,6 +37,7 @@ class Project:
     # Values several rules derive alike, computed once: see shared().
     _shared: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
     _summaries_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _texts: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
     # Symbol lookups by dotted name; they depend on `modules` alone.
     _split_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _resolve_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -68,11 +69,14 @@ class Project:
         return self._summaries_memo[kinds]
 
     def read_text(self, path: str) -> str | None:
-        """A file of the tree as text, or None when it cannot be read."""
-        try:
-            return (self.root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
+        """A file of the tree as text, or None when it cannot be read. Kept: several rules
+        search every source file (PA404 once per secret-looking default)."""
+        if path not in self._texts:
+            try:
+                self._texts[path] = (self.root / path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                self._texts[path] = None
+        return self._texts[path]
 
     @cached_property
     def _lines(self) -> dict[str, list[str]]:
@@ -348,8 +352,8 @@ class Project:
                 node = graph.nodes.get(key)
                 if node is None:
                     continue
-                for call in node.module.calls:
-                    if call.scope == node.fact.qualname and RATE_LIMIT_NAME.search(call.callee):
+                for call in node.module.calls_in(node.fact.qualname):
+                    if RATE_LIMIT_NAME.search(call.callee):
                         found.append(f"{call.callee}() at {node.module.path}:{call.line}")
         return tuple(dict.fromkeys(found))
 

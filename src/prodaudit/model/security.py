@@ -157,8 +157,8 @@ class SecurityModel:
             attr = ".".join(callee.split(".")[:2])
             fn = module.function(scope)
             class_name = fn.class_name if fn else ""
-            for fact in module.assignments:
-                if fact.target == attr and class_name and fact.scope.startswith(class_name + "."):
+            for fact in module.assignments_to(attr) if class_name else ():
+                if fact.scope.startswith(class_name + "."):
                     return fact.value
             return None
         if "." not in callee:
@@ -211,7 +211,8 @@ class SecurityModel:
             return None
         if key in paid:
             return paid[key], ()
-        reached = self.project.callgraph.reachable({key: label}, kinds=("call", "thread"), max_depth=6)
+        reached = self.project.callgraph.reachable({key: label}, kinds=("call", "thread"), max_depth=6,
+                                                   stop_at=paid)
         best = None
         for target, (_, path) in reached.items():
             if target in paid and (best is None or len(path) < len(best[1])):
