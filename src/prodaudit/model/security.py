@@ -182,12 +182,28 @@ class SecurityModel:
                 for host, service in PAID_HOSTS.items():
                     if host in value.const:
                         return service
+        if not self._paid_clients_assigned:
+            return None  # no receiver can have been made by a paid SDK
         value = self._receiver_value(module, call.scope, call.callee, call.name)
         if value is not None and value.kind == "await" and value.items:
             value = value.items[0]
         if value is not None and value.kind == "call":
             return self._sdk(value.name)
         return None
+
+    @cached_property
+    def _paid_clients_assigned(self) -> bool:
+        """Whether any assignment of the project binds what a paid SDK's call returns (the
+        only values _receiver_value can find): most projects have none, and then looking
+        up the receiver of every call is wasted."""
+        for module in self.project.modules.values():
+            for fact in module.assignments:
+                value = fact.value
+                if value is not None and value.kind == "await" and value.items:
+                    value = value.items[0]
+                if value is not None and value.kind == "call" and self._sdk(value.name):
+                    return True
+        return False
 
     @cached_property
     def paid_calls(self) -> dict[str, PaidCall]:
