@@ -12,6 +12,7 @@ is not followed; rules must treat "not reached" as "not known to be reached".
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Container
 from dataclasses import dataclass
 
 from prodaudit.findings import Location
@@ -101,8 +102,8 @@ class CallGraph:
         if receiver.startswith("self.") and receiver.count(".") == 1:
             class_name = self._class_of_scope(module, scope)
             if class_name:
-                for fact in module.assignments:
-                    if fact.target == receiver and fact.scope.startswith(class_name + "."):
+                for fact in module.assignments_to(receiver):
+                    if fact.scope.startswith(class_name + "."):
                         value = fact.value
         else:
             fact = self.project.assignment(module, scope, receiver) if "." not in receiver else None
@@ -127,10 +128,8 @@ class CallGraph:
     @staticmethod
     def _import_target(module: ModuleSummary, dotted: str) -> str | None:
         head, _, rest = dotted.partition(".")
-        for fact in module.imports:
-            if fact.local == head:
-                return fact.target + ("." + rest if rest else "")
-        return None
+        fact = module.import_binding(head)
+        return fact.target + ("." + rest if rest else "") if fact is not None else None
 
     def _class_of_scope(self, module: ModuleSummary, scope: str) -> str:
         fn = module.function(scope)
@@ -229,9 +228,10 @@ class CallGraph:
         return self._edges_to.get(key, [])
 
     def reachable(self, entries: dict[str, str], kinds: tuple[str, ...] = ("call", "depends", "task"),
-                  max_depth: int = 12) -> dict[str, tuple[str, tuple[Edge, ...]]]:
+                  max_depth: int = 12, stop_at: Container[str] = ()) -> dict[str, tuple[str, tuple[Edge, ...]]]:
         """key -> (entry label, edges from that entry), shortest path first; entries maps
-        function keys to labels such as "POST /auth/login"."""
+        function keys to labels such as "POST /auth/login". With `stop_at`, the search ends
+        at the first key found in it (breadth first: none found later has a shorter path)."""
         seen: dict[str, tuple[str, tuple[Edge, ...]]] = {}
         queue: deque[tuple[str, str, tuple[Edge, ...]]] = deque()
         for key, label in sorted(entries.items()):
@@ -246,6 +246,8 @@ class CallGraph:
                 if edge.kind not in kinds or edge.callee in seen:
                     continue
                 seen[edge.callee] = (label, path + (edge,))
+                if edge.callee in stop_at:
+                    return seen
                 queue.append((edge.callee, label, path + (edge,)))
         return seen
 

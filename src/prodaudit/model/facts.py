@@ -205,11 +205,98 @@ class ModuleSummary:
     # them by type with facts_of().
     extra: tuple[object, ...] = field(default=())
 
+    # Lookups the project model makes hundreds of thousands of times go through indexes
+    # built on first use and kept in the instance's __dict__ under "_" names: never
+    # pickled (see __getstate__), never compared (not fields).
     def facts_of(self, kind: type) -> list:
-        return [fact for fact in self.extra if isinstance(fact, kind)]
+        try:
+            by_kind = self._extra_by_kind
+        except AttributeError:
+            by_kind = self._keep("_extra_by_kind", {})
+        found = by_kind.get(kind)
+        if found is None:
+            found = by_kind[kind] = self._facts_of_kind(kind)
+        return list(found)
+
+    def _facts_of_kind(self, kind: type) -> tuple:
+        try:
+            by_type = self._extra_by_type
+        except AttributeError:
+            by_type = self._keep("_extra_by_type", {})
+            for fact in self.extra:
+                by_type.setdefault(type(fact), []).append(fact)
+        matching = [found_type for found_type in by_type if issubclass(found_type, kind)]
+        if len(matching) == 1:
+            return tuple(by_type[matching[0]])
+        if not matching:
+            return ()
+        return tuple(fact for fact in self.extra if isinstance(fact, kind))  # in order
 
     def function(self, qualname: str) -> FunctionFact | None:
-        for fn in self.functions:
-            if fn.qualname == qualname:
-                return fn
-        return None
+        try:
+            index = self._functions_by_qualname
+        except AttributeError:
+            index = self._keep("_functions_by_qualname", _first_by(self.functions, "qualname"))
+        return index.get(qualname)
+
+    def last_assignment(self, scope: str, target: str) -> AssignFact | None:
+        """The last assignment of `target` (as written) directly in `scope`."""
+        try:
+            index = self._assignments_by_place
+        except AttributeError:
+            # A dict keeps the last value written for a key: the last assignment wins.
+            index = self._keep("_assignments_by_place",
+                               {(fact.scope, fact.target): fact for fact in self.assignments})
+        return index.get((scope, target))
+
+    def class_fact(self, qualname: str) -> ClassFact | None:
+        try:
+            index = self._classes_by_qualname
+        except AttributeError:
+            index = self._keep("_classes_by_qualname", _first_by(self.classes, "qualname"))
+        return index.get(qualname)
+
+    def assignments_to(self, target: str) -> tuple[AssignFact, ...]:
+        """Every assignment of `target` (as written: "x", "self.x"), in source order."""
+        try:
+            index = self._assignments_by_target
+        except AttributeError:
+            grouped: dict[str, list[AssignFact]] = {}
+            for fact in self.assignments:
+                grouped.setdefault(fact.target, []).append(fact)
+            index = self._keep("_assignments_by_target", {key: tuple(found) for key, found in grouped.items()})
+        return index.get(target, ())
+
+    def calls_in(self, scope: str) -> tuple[CallFact, ...]:
+        """The calls made directly in `scope`, in source order."""
+        try:
+            index = self._calls_by_scope
+        except AttributeError:
+            grouped: dict[str, list[CallFact]] = {}
+            for call in self.calls:
+                grouped.setdefault(call.scope, []).append(call)
+            index = self._keep("_calls_by_scope", {key: tuple(found) for key, found in grouped.items()})
+        return index.get(scope, ())
+
+    def import_binding(self, local: str) -> ImportFact | None:
+        """The first import that binds `local` (anywhere in the module)."""
+        try:
+            index = self._imports_by_local
+        except AttributeError:
+            index = self._keep("_imports_by_local", _first_by(self.imports, "local"))
+        return index.get(local)
+
+    def _keep(self, name: str, index):
+        object.__setattr__(self, name, index)  # frozen: bypass, it is not a field
+        return index
+
+    def __getstate__(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if not key.startswith("_")}
+
+
+def _first_by(facts, attribute: str) -> dict:
+    """attribute value -> the first fact with it (what a scan in order would find)."""
+    index: dict = {}
+    for fact in facts:
+        index.setdefault(getattr(fact, attribute), fact)
+    return index

@@ -222,9 +222,9 @@ class ObjectResolver:
         local_shadow = self._is_local(module, scope, head)
         if local_shadow:
             return None
-        for fact in module.imports:
-            if fact.local == head:
-                return _shared(self._symbol(fact.target + name[len(head):], depth))
+        fact = module.import_binding(head)
+        if fact is not None:
+            return _shared(self._symbol(fact.target + name[len(head):], depth))
         return None
 
     def _is_local(self, module: ModuleSummary, scope: str, name: str) -> bool:
@@ -249,15 +249,12 @@ class ObjectResolver:
         names = self.function_locals(module, fn.qualname)
         if names is not None and name not in names:
             return None, False
-        for call in module.calls:
-            if call.scope == fn.qualname and call.with_item and call.target == name:
+        for call in module.calls_in(fn.qualname):
+            if call.with_item and call.target == name:
                 bound = self.of_value(module, fn.qualname, call.as_value(), depth + 1)
                 if bound is not None:
                     return bound, True
-        assigned = None
-        for fact in module.assignments:
-            if fact.scope == fn.qualname and fact.target == name:
-                assigned = fact
+        assigned = module.last_assignment(fn.qualname, name)
         if assigned is not None:
             return self.of_value(module, fn.qualname, assigned.value, depth + 1), True
         return None, names is not None
@@ -296,8 +293,7 @@ class ObjectResolver:
             class_name = parent.class_name if parent else ""
         if not class_name:
             return None
-        candidates = [f for f in module.assignments
-                      if f.target == name and f.scope.startswith(class_name + ".")]
+        candidates = [f for f in module.assignments_to(name) if f.scope.startswith(class_name + ".")]
         # Prefer what __init__ sets; a lazy `self.x = X()` elsewhere is the same object kind.
         candidates.sort(key=lambda f: (not f.scope.endswith(".__init__"), f.line))
         for fact in candidates:
@@ -305,8 +301,8 @@ class ObjectResolver:
             if bound is not None:
                 return bound
         # Class-level annotation `client: httpx.AsyncClient` in the class body.
-        for fact in module.assignments:
-            if fact.scope == class_name and fact.target == name.split(".", 1)[1] and fact.annotation:
+        for fact in module.assignments_to(name.split(".", 1)[1]):
+            if fact.scope == class_name and fact.annotation:
                 obj = self.of_annotation(module, fact.annotation, depth + 1)
                 if obj is not None:
                     return Bound(obj, Location(module.path, fact.line), f"attribute `{name}` annotated",

@@ -221,11 +221,19 @@ class OrmModel:
         named = self.models_named(key)
         return named[0] if len(named) == 1 else None
 
+    @cached_property
+    def _by_name(self) -> dict[str, tuple[Model, ...]]:
+        return _group_by(self.models, lambda m: m.name)
+
+    @cached_property
+    def _by_table(self) -> dict[str, tuple[Model, ...]]:
+        return _group_by(self.models, lambda m: m.table)
+
     def models_named(self, class_name: str) -> tuple[Model, ...]:
-        return tuple(m for m in self.models if m.name == class_name)
+        return self._by_name.get(class_name, ())
 
     def models_for_table(self, table: str) -> tuple[Model, ...]:
-        return tuple(m for m in self.models if m.table == table)
+        return self._by_table.get(table, ())
 
     def relationship_of(self, model: Model | str, attribute: str) -> Relationship | None:
         """A relationship of the model, or inherited from its mapped parents."""
@@ -290,3 +298,11 @@ class OrmModel:
 
     def is_indexed(self, table: str, column: str) -> bool:
         return column in self.indexed_columns(table)
+
+
+def _group_by(models: tuple[Model, ...], key) -> dict:
+    """key -> the models with it, in model order (a lookup asked per query and column)."""
+    groups: dict = {}
+    for model in models:
+        groups.setdefault(key(model), []).append(model)
+    return {value: tuple(found) for value, found in groups.items()}

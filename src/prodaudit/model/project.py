@@ -58,6 +58,20 @@ class Project:
     # Seconds spent building models so far (see model_property).
     model_seconds: float = field(default=0.0, compare=False, repr=False)
     _models_building: int = field(default=0, compare=False, repr=False)
+    # Values several rules derive alike, computed once: see shared().
+    _shared: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _summaries_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _texts: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # Symbol lookups by dotted name; they depend on `modules` alone.
+    _split_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _resolve_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def shared(self, key: str, compute):
+        """`compute()`, once per audit for this key: for what several rules derive the same
+        way from the model (the event-loop blocks behind PA201, PA202 and PA206)."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
     # -- files -----------------------------------------------------------------------
     def files_of_kind(self, *kinds: str) -> list[SourceFile]:
@@ -65,14 +79,28 @@ class Project:
 
     def summaries(self, *kinds: str) -> list[ModuleSummary]:
         """Parsed module summaries, by path order; all kinds when none are given."""
-        return [m for _, m in sorted(self.modules.items()) if not kinds or m.kind in kinds]
+        return list(self._summaries_of_kinds(kinds))
+
+    def _summaries_of_kinds(self, kinds: tuple[str, ...]) -> list[ModuleSummary]:
+        # Asked a thousand times per audit; `modules` is filled once, when the Project is
+        # made, so the sorted lists are kept (rebuilt should the number of modules change).
+        if self._summaries_memo.get("count") != len(self.modules):
+            self._summaries_memo.clear()
+            self._summaries_memo["count"] = len(self.modules)
+        if kinds not in self._summaries_memo:
+            self._summaries_memo[kinds] = [m for _, m in sorted(self.modules.items())
+                                           if not kinds or m.kind in kinds]
+        return self._summaries_memo[kinds]
 
     def read_text(self, path: str) -> str | None:
-        """A file of the tree as text, or None when it cannot be read."""
-        try:
-            return (self.root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
+        """A file of the tree as text, or None when it cannot be read. Kept: several rules
+        search every source file (PA404 once per secret-looking default)."""
+        if path not in self._texts:
+            try:
+                self._texts[path] = (self.root / path).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                self._texts[path] = None
+        return self._texts[path]
 
     @cached_property
     def _lines(self) -> dict[str, list[str]]:
@@ -143,6 +171,12 @@ class Project:
 
     def split_symbol(self, dotted: str) -> tuple[ModuleSummary, str] | None:
         """"app.crud.anime.get_list" -> (module app/crud/anime.py, "get_list")."""
+        if dotted in self._split_memo:
+            return self._split_memo[dotted]
+        found = self._split_memo[dotted] = self._split_symbol(dotted)
+        return found
+
+    def _split_symbol(self, dotted: str) -> tuple[ModuleSummary, str] | None:
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = self.module_named(".".join(parts[:cut]))
@@ -161,6 +195,13 @@ class Project:
     def resolve_symbol(self, dotted: str, depth: int = 0) -> tuple[ModuleSummary, str] | None:
         """Like split_symbol, but follows re-exports: when the module only imports the name
         (`from app.routers.favorites import router`), continue to where it is defined."""
+        if depth == 0:  # asked ~100,000 times per audit, for far fewer names
+            if dotted not in self._resolve_memo:
+                self._resolve_memo[dotted] = self._resolve_symbol(dotted, 0)
+            return self._resolve_memo[dotted]
+        return self._resolve_symbol(dotted, depth)
+
+    def _resolve_symbol(self, dotted: str, depth: int) -> tuple[ModuleSummary, str] | None:
         found = self.split_symbol(dotted)
         if found is None or depth > 6:
             return found
@@ -182,19 +223,13 @@ class Project:
             scope = scope.rpartition(".")[0]
             scopes.append(scope)
         for candidate in scopes:
-            found = None
-            for fact in module.assignments:
-                if fact.scope == candidate and fact.target == name:
-                    found = fact
+            found = module.last_assignment(candidate, name)
             if found is not None:
                 return found
         return None
 
     def class_named(self, module: ModuleSummary, qualname: str) -> ClassFact | None:
-        for cls in module.classes:
-            if cls.qualname == qualname:
-                return cls
-        return None
+        return module.class_fact(qualname)
 
     # -- cross-file models, built on first use -------------------------------------------
     def build_models(self) -> None:
@@ -342,8 +377,8 @@ class Project:
                 node = graph.nodes.get(key)
                 if node is None:
                     continue
-                for call in node.module.calls:
-                    if call.scope == node.fact.qualname and RATE_LIMIT_NAME.search(call.callee):
+                for call in node.module.calls_in(node.fact.qualname):
+                    if RATE_LIMIT_NAME.search(call.callee):
                         found.append(f"{call.callee}() at {node.module.path}:{call.line}")
         return tuple(dict.fromkeys(found))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from prodaudit.findings import Location
 from prodaudit.model.facts import FunctionFact, ModuleSummary
@@ -116,7 +117,7 @@ class Endpoint:
     response_model: str
     location: Location
 
-    @property
+    @cached_property  # asked for every endpoint of a group, per endpoint, by PA401
     def auth(self) -> tuple[Dependency, ...]:
         return tuple(d for d in self.dependencies if d.is_auth)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from prodaudit.findings import Location
 from prodaudit.model.callgraph import Edge
@@ -29,6 +29,16 @@ PAID_SDKS = {
     "together": "Together AI", "deepseek": "DeepSeek", "yandex_cloud_ml_sdk": "YandexGPT",
     "gigachat": "GigaChat",
 }
+
+
+@lru_cache(maxsize=8192)  # asked for every call of the project, with few distinct names
+def _paid_sdk(name: str) -> str | None:
+    for prefix, label in PAID_SDKS.items():
+        if name == prefix or name.startswith(prefix + "."):
+            return label
+    return None
+
+
 PAID_HOSTS = {"api.openai.com": "OpenAI", "api.anthropic.com": "Anthropic",
               "generativelanguage.googleapis.com": "Gemini", "api.elevenlabs.io": "ElevenLabs",
               "texttospeech.googleapis.com": "Google Text-to-Speech", "api.deepseek.com": "DeepSeek",
@@ -138,10 +148,7 @@ class SecurityModel:
     # -- paid external APIs ----------------------------------------------------------------
     @staticmethod
     def _sdk(name: str) -> str | None:
-        for prefix, label in PAID_SDKS.items():
-            if name == prefix or name.startswith(prefix + "."):
-                return label
-        return None
+        return _paid_sdk(name)
 
     def _receiver_value(self, module: ModuleSummary, scope: str, callee: str, resolved: str) -> Value | None:
         """What the receiver of `receiver.method()` was assigned from, when it is visible."""
@@ -150,8 +157,8 @@ class SecurityModel:
             attr = ".".join(callee.split(".")[:2])
             fn = module.function(scope)
             class_name = fn.class_name if fn else ""
-            for fact in module.assignments:
-                if fact.target == attr and class_name and fact.scope.startswith(class_name + "."):
+            for fact in module.assignments_to(attr) if class_name else ():
+                if fact.scope.startswith(class_name + "."):
                     return fact.value
             return None
         if "." not in callee:
@@ -175,12 +182,28 @@ class SecurityModel:
                 for host, service in PAID_HOSTS.items():
                     if host in value.const:
                         return service
+        if not self._paid_clients_assigned:
+            return None  # no receiver can have been made by a paid SDK
         value = self._receiver_value(module, call.scope, call.callee, call.name)
         if value is not None and value.kind == "await" and value.items:
             value = value.items[0]
         if value is not None and value.kind == "call":
             return self._sdk(value.name)
         return None
+
+    @cached_property
+    def _paid_clients_assigned(self) -> bool:
+        """Whether any assignment of the project binds what a paid SDK's call returns (the
+        only values _receiver_value can find): most projects have none, and then looking
+        up the receiver of every call is wasted."""
+        for module in self.project.modules.values():
+            for fact in module.assignments:
+                value = fact.value
+                if value is not None and value.kind == "await" and value.items:
+                    value = value.items[0]
+                if value is not None and value.kind == "call" and self._sdk(value.name):
+                    return True
+        return False
 
     @cached_property
     def paid_calls(self) -> dict[str, PaidCall]:
@@ -204,7 +227,8 @@ class SecurityModel:
             return None
         if key in paid:
             return paid[key], ()
-        reached = self.project.callgraph.reachable({key: label}, kinds=("call", "thread"), max_depth=6)
+        reached = self.project.callgraph.reachable({key: label}, kinds=("call", "thread"), max_depth=6,
+                                                   stop_at=paid)
         best = None
         for target, (_, path) in reached.items():
             if target in paid and (best is None or len(path) < len(best[1])):

@@ -11,9 +11,11 @@ time (registries filled by decorators) do not count. Read-only constants never a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from prodaudit.findings import Location
 from prodaudit.model.facts import AssignFact, ClassFact, ModuleSummary
+from prodaudit.model.resolve import ImportFact
 from prodaudit.model.values import Value
 
 CONTAINER_CALLS = {
@@ -178,25 +180,35 @@ class StateBuilder:
 
     def module_mutations(self, module: ModuleSummary, name: str) -> list[Mutation]:
         """Mutations of `module.name` anywhere in the project (through imports too)."""
+        index = self._import_index
+        aliases_by_module: dict[str, set[str]] = {}
+        if index.source_by_path.get(module.path) is module:
+            aliases_by_module[module.path] = {name}
+        # `from app.state import cache [as c]` binds the name itself.
+        named = set()
+        for slot, other, fact in index.by_last_part.get(name, ()):
+            found = self.project.resolve_symbol(fact.target)
+            if found is not None and found[0] is module and found[1] == name:
+                aliases_by_module.setdefault(other.path, set()).add(fact.local)
+                named.add(slot)
+        # `from app import state` then `state.cache[...] = `
+        suffix = "." + name
+        for slot, other, fact in index.by_module.get(id(module), ()):
+            if slot not in named and (fact.is_module_import or not fact.target.endswith(suffix)):
+                aliases_by_module.setdefault(other.path, set()).add(f"{fact.local}.{name}")
         out = []
-        for other in self.project.summaries("source"):
-            aliases = {name} if other is module else set()
-            for fact in other.imports:
-                found = self.project.resolve_symbol(fact.target) if fact.target.endswith("." + name) else None
-                if found is not None and found[0] is module and found[1] == name:
-                    aliases.add(fact.local)
-                elif fact.is_module_import or not fact.target.endswith("." + name):
-                    # `from app import state` then `state.cache[...] = `
-                    mod = self.project.module_named(fact.target)
-                    if mod is module:
-                        aliases.add(f"{fact.local}.{name}")
-            if not aliases:
-                continue
+        for path in sorted(aliases_by_module):
+            other = index.source_by_path[path]
+            aliases = aliases_by_module[path]
             for mutation in other.mutations:
                 if mutation.root in aliases and mutation.scope:
                     out.append(Mutation(f"{other.module}:{mutation.scope}", mutation.root,
                                         mutation.how, Location(other.path, mutation.line)))
         return out
+
+    @cached_property
+    def _import_index(self) -> _ImportIndex:
+        return _ImportIndex(self.project)
 
     def reached(self, mutations: list[Mutation]) -> list[tuple[str, str, Mutation]]:
         """Entry label and path description for each mutation whose function is reachable."""
@@ -248,6 +260,29 @@ class StateBuilder:
                     seen.add(fact.target)
                     out.append(singleton)
         return tuple(sorted(out, key=lambda s: (s.path, s.location.line)))
+
+
+class _ImportIndex:
+    """Every import of the source modules, indexed once for module_mutations (which is
+    asked about each module-level container): by the last part of the imported name and
+    by the project module the imported name is. Slots (module, import) number the
+    imports so one import is never taken both ways."""
+
+    def __init__(self, project):
+        self.project = project
+        sources = project.summaries("source")
+        self.source_by_path = {module.path: module for module in sources}
+        self.by_last_part: dict[str, list[tuple[tuple[int, int], ModuleSummary, ImportFact]]] = {}
+        self.by_module: dict[int, list[tuple[tuple[int, int], ModuleSummary, ImportFact]]] = {}
+        for module_number, other in enumerate(sources):
+            for import_number, fact in enumerate(other.imports):
+                slot = (module_number, import_number)
+                head, dot, last = fact.target.rpartition(".")
+                if dot:
+                    self.by_last_part.setdefault(last, []).append((slot, other, fact))
+                imported = project.module_named(fact.target)
+                if imported is not None:
+                    self.by_module.setdefault(id(imported), []).append((slot, other, fact))
 
 
 def build_singletons(project, entries: dict[str, str]) -> tuple[Singleton, ...]:

@@ -123,8 +123,18 @@ class Symbols:
         return rest if head in self.root_packages else dotted
 
     def _full_names(self, dotted: str) -> set[str]:
-        return {name for name in self.by_name
-                if dotted and (name == dotted or name.endswith("." + dotted))}
+        """Module names equal to `dotted` or ending with "." + dotted."""
+        return set(self._names_by_suffix.get(dotted, ())) if dotted else set()
+
+    @cached_property
+    def _names_by_suffix(self) -> dict[str, list[str]]:
+        """Every dotted suffix of every module name -> those names (asked thousands of times)."""
+        index: dict[str, list[str]] = {}
+        for name in self.by_name:
+            parts = name.split(".")
+            for start in range(len(parts)):
+                index.setdefault(".".join(parts[start:]), []).append(name)
+        return index
 
     def module(self, dotted: str) -> ResolvedModule | None:
         if dotted not in self._resolved:

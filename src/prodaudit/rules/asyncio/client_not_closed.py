@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
 
 from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Location, Severity
 from prodaudit.model.extractors.lifecycle import ObjectUse
@@ -98,7 +99,7 @@ class ClientNotClosed(ProjectRule):
     )
 
     def check_project(self, project) -> Iterator[Finding]:
-        closes = _close_calls(project)
+        closes = cache(lambda: _close_calls(project))  # a scan of every call: only when asked
         for module in project.summaries("source"):
             if one_off_module(module):
                 continue  # a script or migration: the process ends right after
@@ -159,10 +160,10 @@ class ClientNotClosed(ProjectRule):
             details={"client": obj.name, "binding": use.how},
         )
 
-    def _long_lived(self, module, target: str, where: Location, bound: Bound, closes: set[str],
-                    anchor: str) -> Finding | None:
+    def _long_lived(self, module, target: str, where: Location, bound: Bound,
+                    closes: Callable[[], set[str]], anchor: str) -> Finding | None:
         attribute = target.rsplit(".", 1)[-1]
-        if not attribute or attribute in closes:
+        if not attribute or attribute in closes():
             return None
         obj = bound.obj
         return self.finding(
@@ -186,11 +187,18 @@ def _close_calls(project) -> set[str]:
             receiver, _, method = call.callee.rpartition(".")
             if method in closers and receiver:
                 names.add(receiver.rsplit(".", 1)[-1])
-            for value in (*call.args, *(v for _, v in call.keywords)):
-                for item in value.walk():
+            # Every value nested in the arguments (the order does not matter for a set).
+            pending = [*call.args, *(v for _, v in call.keywords)]
+            while pending:
+                item = pending.pop()
+                if item.kind == "attr":
                     head, _, tail = item.text.rpartition(".")
-                    if item.kind == "attr" and tail in closers and head:
+                    if tail in closers and head:
                         names.add(head.rsplit(".", 1)[-1])
+                if item.items:
+                    pending.extend(item.items)
+                if item.keywords:
+                    pending.extend(v for _, v in item.keywords)
     return names
 
 

@@ -199,7 +199,11 @@ def plain_sync_helper(fn: FunctionFact) -> bool:
 
 def loop_blocks(project) -> list[LoopBlock]:
     """Every blocking call async code makes on the loop: direct ones, and one per (call
-    site, category) through a sync project helper."""
+    site, category) through a sync project helper. Computed once for the three rules."""
+    return list(project.shared("event_loop.loop_blocks", lambda: _loop_blocks(project)))
+
+
+def _loop_blocks(project) -> list[LoopBlock]:
     graph = project.callgraph
     helper_memo: dict[str, list[tuple[Blocking, CallFact]]] = {}
     found: list[LoopBlock] = []
@@ -251,7 +255,8 @@ def _helper_blocking(project, helper: FunctionNode, calls_by_scope) -> list[tupl
 
 def entry_reach(project) -> dict[str, tuple[str, tuple]]:
     """Functions reached from routes, bot handlers and background jobs, with the path."""
-    return project.callgraph.reachable(project.entry_points)
+    return project.shared("event_loop.entry_reach",
+                          lambda: project.callgraph.reachable(project.entry_points))
 
 
 def chain_evidence(project, block: LoopBlock, reach: dict) -> list[Evidence]:

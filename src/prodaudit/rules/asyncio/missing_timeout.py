@@ -92,6 +92,8 @@ class MissingTimeout(BridgedRule, ProjectRule):
                 if call.name in AIOHTTP_SESSION:
                     yield from self._aiohttp_session(project, module, call, where)
                     continue
+                if call.callee.rsplit(".", 1)[-1] not in VERBS:
+                    continue  # the method receiver_of finds is the callee's last part
                 found = project.objects.receiver_of(module, call) if "." in call.callee else None
                 if found is None:
                     continue

@@ -51,6 +51,24 @@ def _mentions(words: set[str], table: str) -> bool:
     return table in words
 
 
+WORD_CHAR = re.compile(r"[\w.]")
+
+
+def _mentioned_in(texts: list[str], table: str) -> bool:
+    """Whether `table` is one of the words of the texts (what `_words` would find), without
+    splitting every text into words: find its occurrences and check what is around them."""
+    if not WORD.fullmatch(table):
+        return False
+    for text in texts:
+        start = text.find(table)
+        while start != -1:
+            end = start + len(table)
+            if (start == 0 or not WORD_CHAR.match(text, start - 1)) and not WORD_CHAR.match(text, end):
+                return True
+            start = text.find(table, start + 1)
+    return False
+
+
 @register
 class NoMigrations(ProjectRule):
     """
@@ -164,17 +182,17 @@ class NoMigrations(ProjectRule):
                                    f"file(s): no create_table({table!r}) and no mention of the name")])
         declared = {m.table for m in orm.models if m.table} | {t.table for t in orm.tables if t.table}
         dropped = {op.table for op in upgrades if op.kind == "drop_table" and op.table}
-        source_text = None
+        source_texts = None
         for op in upgrades:
             table = op.table
             if (op.kind != "create_table" or not table or table in declared or table in dropped
                     or table in TOOL_TABLES or table in seen):
                 continue
             seen.add(table)
-            if source_text is None:
-                source_text = _words("\n".join(filter(None, (project.read_text(s.path)
-                                                               for s in project.summaries("source")))))
-            if _mentions(source_text, table):
+            if source_texts is None:
+                source_texts = [text for text in (project.read_text(s.path) for s in project.summaries("source"))
+                                if text]
+            if _mentioned_in(source_texts, table):
                 continue  # used by raw SQL or a model we could not read
             yield self.finding(
                 f"Table {table!r} is created by a migration but no model declares it: "

@@ -111,17 +111,18 @@ class UnauthenticatedEndpoint(ProjectRule):
         seen: set[tuple[Location, str]] = set()
         for _, group in sorted(app_groups(project.routes.endpoints).items()):
             example = auth_example(group)
+            authenticated = sum(1 for e in group if e.auth)
             for endpoint in group:
                 if endpoint.auth or endpoint.method in ("WS", "HEAD", "OPTIONS"):
                     continue
                 if (endpoint.location, endpoint.method) in seen:
                     continue
-                finding = self.check_endpoint(project, endpoint, group, example, middleware)
+                finding = self.check_endpoint(project, endpoint, authenticated, example, middleware)
                 if finding is not None:
                     seen.add((endpoint.location, endpoint.method))
                     yield finding
 
-    def check_endpoint(self, project, endpoint, group, example, middleware) -> Finding | None:
+    def check_endpoint(self, project, endpoint, authenticated: int, example, middleware) -> Finding | None:
         name = handler_name(endpoint)
         state_changing = endpoint.method in STATE_CHANGING
         reasons = sensitive_reasons(endpoint.url, name)
@@ -176,7 +177,7 @@ class UnauthenticatedEndpoint(ProjectRule):
         else:
             what = "changes state" if state_changing else "serves sensitive data"
         why = f" ({', '.join(reasons)})" if reasons else ""
-        others = sum(1 for e in group if e.auth)
+        others = authenticated  # endpoints of the app that require auth
         if webhook:
             message = (f"Webhook {endpoint.label} {what} with no authentication and no signature check "
                        f"in its handler: anyone can forge its events")
