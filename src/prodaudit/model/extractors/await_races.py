@@ -181,16 +181,21 @@ def _races_in(parsed, fn: ast.AsyncFunctionDef, scope: str, known: frozenset[str
         facts.append(CheckThenAct(
             scope=scope, target=target, key=source_text(key) if key is not None else "",
             check=kind, check_line=check.lineno, check_text=source_text(check)[:120],
-            yield_line=first.lineno, yield_text=_yield_text(first),
+            yield_line=_yield_line(first), yield_text=_yield_text(first),
             write_line=write.lineno, write_text=source_text(write)[:120], locked=locked,
             sets_flag=isinstance(write.value, ast.Constant) and isinstance(write.value.value, bool),
         ))
     return facts
 
 
+def _yield_line(node: ast.AST) -> int:
+    # An async comprehension's `async for` has no position of its own: its iterable has.
+    return node.iter.lineno if isinstance(node, ast.comprehension) else node.lineno
+
+
 def _yield_text(node: ast.AST) -> str:
     if isinstance(node, ast.AsyncWith):
         return "async with " + ", ".join(source_text(i.context_expr) for i in node.items)
-    if isinstance(node, ast.AsyncFor):
+    if isinstance(node, (ast.AsyncFor, ast.comprehension)):
         return "async for ... in " + source_text(node.iter)
     return source_text(node)[:80]
