@@ -11,7 +11,8 @@ collector would otherwise rescan all of them at every full collection for the re
 run (it doubled the load time and cost seconds in the model stage). So entries are loaded
 with the collector paused and then frozen (gc.freeze: ignored by later collections, still
 freed by reference counting); the Cache unfreezes when it is itself freed at the end of the
-audit, so a process running many audits does not keep cyclic garbage forever.
+audit (unless the process froze objects of its own), so a process running many audits does
+not keep cyclic garbage forever.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Cache:
         self.hits = 0
         self.misses = 0
         self._made_dirs: set[Path] = set()
-        self._unfreeze_when_freed: weakref.finalize | None = None
+        self._froze = False
 
     def key(self, *parts: str) -> str:
         return hashlib.sha256("\x1f".join((tool_fingerprint(), *parts)).encode()).hexdigest()
@@ -122,6 +123,10 @@ class Cache:
         return value
 
     def _freeze_long_lived(self) -> None:
+        if not self._froze:
+            self._froze = True
+            # Undo it when the audit ends, unless the process freezes objects of its own (the
+            # CLI freezes its imports): gc.unfreeze() would thaw those too.
+            if gc.get_freeze_count() == 0:
+                weakref.finalize(self, gc.unfreeze)
         gc.freeze()  # O(1): the tracked objects move to the collector's permanent generation
-        if self._unfreeze_when_freed is None:
-            self._unfreeze_when_freed = weakref.finalize(self, gc.unfreeze)
