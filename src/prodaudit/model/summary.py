@@ -17,7 +17,7 @@ import tokenize
 import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 from prodaudit.findings import Finding, Location
 from prodaudit.model.astwalk import index_and_parents, qualified_names
@@ -113,6 +113,12 @@ class ParsedModule:
     def line_text(self, line: int) -> str:
         return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
 
+    @cached_property
+    def tokens(self) -> list[tuple] | None:
+        """The source's tokens (see source_tokens), made once and shared by the comment
+        scan and the duplicate-code lines; None when the tokenizer rejects the source."""
+        return source_tokens(self.source)
+
 
 def decode_source(data: bytes) -> str:
     """Decode like the interpreter: BOM and PEP 263 coding cookie, UTF-8 by default."""
@@ -132,53 +138,89 @@ def line_stats(lines: Sequence[str]) -> LineStats:
     return LineStats(total=total, code=total - blank - comment, comment=comment, blank=blank)
 
 
-def scan_comments(source: str) -> tuple[list[CommentFact], list[SuppressionFact]]:
-    """Task tags and suppressions from COMMENT tokens only (never from strings)."""
+# The C tokenizer that tokenize.generate_tokens wraps: CPython 3.12+ (3.11's gives no
+# COMMENT or NL tokens; other interpreters may not have it).
+_TokenizerIter = None
+if sys.version_info >= (3, 12):
+    try:
+        from _tokenize import TokenizerIter as _TokenizerIter
+    except ImportError:
+        pass
+
+
+def source_tokens(source: str) -> list[tuple] | None:
+    """What tokenize.generate_tokens gives, as plain (type, string, start, end, line)
+    tuples, or None when the tokenizer rejects the source. generate_tokens wraps each
+    tuple of the C tokenizer in a TokenInfo: more than half of its cost."""
+    readline = io.StringIO(source).readline
+    try:
+        if _TokenizerIter is not None:
+            return list(_TokenizerIter(readline, extra_tokens=True))
+        return list(tokenize.generate_tokens(readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+
+
+NOT_CODE = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                      tokenize.DEDENT, tokenize.ENDMARKER, tokenize.ENCODING})
+
+
+def scan_comments(source: str, parsed: ParsedModule | None = None,
+                  ) -> tuple[list[CommentFact], list[SuppressionFact]]:
+    """Task tags and suppressions from COMMENT tokens only (never from strings). With
+    `parsed`, its shared token list is used instead of tokenizing again."""
     wants_tags = TASK_TAG.search(source) is not None
     wants_suppressions = "prodaudit" in source or "noqa" in source.lower()
     if not (wants_tags or wants_suppressions):
         return [], []
     comments: list[CommentFact] = []
     suppressions: list[SuppressionFact] = []
-    own_line_comments: list[tuple[int, str]] = []
-    code_lines: set[int] = set()
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
+    tokens = parsed.tokens if parsed is not None else source_tokens(source)
+    if tokens is None:
         # Broken files still honour suppressions: match them line by line.
         for number, line in enumerate(source.splitlines(), start=1):
             if "#" in line:
                 suppressions.extend(_suppressions_in(line[line.index("#"):], number, number))
         return [], suppressions
-    for token in tokens:
-        if token.type == tokenize.COMMENT:
-            line = token.start[0]
-            text = token.string
-            if wants_tags:
-                match = TASK_TAG.search(text)
-                if match:
-                    tag = match.group(0).upper()
-                    comments.append(CommentFact(line, tag, text.lstrip("#").strip()[:200]))
-            if wants_suppressions:
-                own_line = token.line[: token.start[1]].strip() == ""
-                if own_line:
-                    own_line_comments.append((line, text))
-                else:
-                    suppressions.extend(_suppressions_in(text, line, line))
-        elif token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-                                tokenize.ENDMARKER, tokenize.ENCODING):
-            for line in range(token.start[0], token.end[0] + 1):
-                code_lines.add(line)
-    if own_line_comments:
-        ordered = sorted(code_lines)
-        for line, text in own_line_comments:
+    # Own-line comments that hold a suppression: (line, text, its suppressions).
+    own_line_suppressions: list[tuple[int, str, list[SuppressionFact]]] = []
+    comment_type = tokenize.COMMENT
+    for kind, text, start, _, line_text in tokens:
+        if kind != comment_type:
+            continue
+        line = start[0]
+        if wants_tags:
+            match = TASK_TAG.search(text)
+            if match:
+                tag = match.group(0).upper()
+                comments.append(CommentFact(line, tag, text.lstrip("#").strip()[:200]))
+        if wants_suppressions:
+            found = _suppressions_in(text, line, line)
+            if not found:
+                continue
+            if line_text[: start[1]].strip() == "":
+                own_line_suppressions.append((line, text, found))
+            else:
+                suppressions.extend(found)
+    if own_line_suppressions:
+        ordered = sorted(_code_lines(tokens))
+        for line, text, found in own_line_suppressions:
             # A comment on its own line applies to itself (findings about comments, like
             # TODOs) and to the next line of code.
-            suppressions.extend(_suppressions_in(text, line, line))
+            suppressions.extend(found)
             target = next((n for n in ordered if n > line), line)
             if target != line:
                 suppressions.extend(_suppressions_in(text, target, line))
     return comments, suppressions
+
+
+def _code_lines(tokens: list[tuple]) -> set[int]:
+    """Every line some token of code (not a comment, newline or indent) is on."""
+    lines: set[int] = set()
+    for kind, _, start, end, _ in tokens:
+        if kind not in NOT_CODE:
+            lines.update(range(start[0], end[0] + 1))
+    return lines
 
 
 def _suppressions_in(text: str, target: int, written_at: int) -> list[SuppressionFact]:
@@ -263,8 +305,8 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
             collector.visit(tree)
     except RecursionError:
         return ModuleSummary(**base, stats=stats, problem=ParseProblem("syntax", "expression nesting too deep to analyse"))
-    comments, suppressions = scan_comments(source)
     parsed = ParsedModule(path, module, kind, source, tree, table, collector, lines)
+    comments, suppressions = scan_comments(source, parsed)
     findings: list[Finding] = []
     extra: list[object] = []
     for extract in extractors(extractor_names):

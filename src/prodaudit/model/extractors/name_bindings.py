@@ -24,6 +24,7 @@ _SCOPES = (*_FUNCS, ast.ClassDef, ast.Lambda)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 IMPORT_GUARDS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 ATTRIBUTE_GUARDS = frozenset({"AttributeError", "Exception", "BaseException", "ImportError"})
+DYNAMIC_CALLS = frozenset({"globals", "vars", "locals", "exec"})  # and builtins.exec
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,9 @@ def extract(parsed) -> Iterator[object]:
         else:
             module_bindings.setdefault(binding_name, []).append(binding)
     functions: dict[int, FunctionNames] = {}
+    bound_in = _names_bound_in_functions(parsed, is_package)
     for fn in parsed.nodes(*_FUNCS):
-        names, rebinds = _function_names(parsed, fn, is_package)
+        names, rebinds = _function_names(parsed, fn, bound_in.get(id(fn)))
         functions[id(fn)] = names
         yield names
         for name in sorted(rebinds):
@@ -92,12 +94,13 @@ def extract(parsed) -> Iterator[object]:
     module = ModuleNames(tuple(sorted((k, tuple(v)) for k, v in module_bindings.items())), star,
                          dynamic, guarded)
     yield module
-    yield from _attribute_uses(parsed, module, functions)
+    yield from _attribute_uses(parsed, module_bindings, functions)
 
 
 # -- module level ----------------------------------------------------------------------
 
 def _module_level_bindings(parsed, is_package: bool):
+    has_walrus = ast.NamedExpr in parsed.node_index()
     stack = list(reversed(parsed.tree.body))
     while stack:
         node = stack.pop()
@@ -111,7 +114,7 @@ def _module_level_bindings(parsed, is_package: bool):
             for name, target in _import_targets(parsed, node, is_package):
                 yield node, name, NameBinding("import", node.lineno, target)
             continue
-        for name, kind in _statement_bindings(node):
+        for name, kind in _statement_bindings(node, has_walrus):
             yield node, name, NameBinding(kind, node.lineno)
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
@@ -134,8 +137,9 @@ def _import_targets(parsed, node, is_package: bool) -> list[tuple[str, str]]:
     return found
 
 
-def _statement_bindings(node: ast.AST) -> list[tuple[str, str]]:
-    """Names one statement binds in its own scope (not in nested scopes)."""
+def _statement_bindings(node: ast.AST, has_walrus: bool) -> list[tuple[str, str]]:
+    """Names one statement binds in its own scope (not in nested scopes). `has_walrus`:
+    whether the module has any `:=` (when not, statements are not searched for one)."""
     found: list[tuple[str, str]] = []
     if isinstance(node, ast.Assign):
         for target in node.targets:
@@ -158,7 +162,7 @@ def _statement_bindings(node: ast.AST) -> list[tuple[str, str]]:
                   if isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name]
         found += [(n.rest, "match") for n in ast.walk(node.pattern)
                   if isinstance(n, ast.MatchMapping) and n.rest]
-    if isinstance(node, ast.stmt) and not isinstance(node, (*_FUNCS, ast.ClassDef)):
+    if has_walrus and isinstance(node, ast.stmt) and not isinstance(node, (*_FUNCS, ast.ClassDef)):
         for child in _same_scope_nodes(node):
             if isinstance(child, ast.NamedExpr) and isinstance(child.target, ast.Name):
                 found.append((child.target.id, "walrus"))
@@ -185,15 +189,25 @@ def _target_names(target: ast.AST) -> list[str]:
 
 
 def _is_dynamic(parsed) -> bool:
+    name_node, attribute = ast.Name, ast.Attribute
     for node in parsed.nodes(ast.Call):
-        func = dotted_name(node.func) or ""
-        if func in ("globals", "vars", "locals", "exec", "builtins.exec"):
+        func = node.func
+        if type(func) is name_node:
+            name = func.id
+        elif type(func) is attribute and func.attr == "exec" \
+                and type(func.value) is name_node and func.value.id == "builtins":
+            return True  # builtins.exec(...)
+        else:
+            continue
+        if name in DYNAMIC_CALLS:
             return True
-        if func == "setattr" and node.args:
+        if name == "setattr" and node.args:
             first = dotted_name(node.args[0].value if isinstance(node.args[0], ast.Subscript)
                                 else node.args[0]) or ""
             if first in ("sys.modules", "__name__") or "sys.modules" in ast.unparse(node.args[0]):
                 return True
+    if "modules" not in parsed.source:
+        return False  # the test below needs `sys.modules` written somewhere
     for node in parsed.nodes(ast.Attribute):
         # sys.modules[__name__].__dict__ / sys.modules[__name__].x = ...
         if (node.attr == "__dict__" or isinstance(node.ctx, ast.Store)) \
@@ -230,32 +244,108 @@ def _inside(parsed, node: ast.AST, test) -> bool:
 
 # -- functions ---------------------------------------------------------------------------
 
-def _function_names(parsed, fn, is_package: bool) -> tuple[FunctionNames, set[str]]:
+class _BoundNames:
+    """What one function's body binds (not counting nested functions, classes, lambdas)."""
+
+    __slots__ = ("local", "imported", "declared")
+
+    def __init__(self) -> None:
+        self.local: set[str] = set()
+        self.imported: dict[str, str] = {}
+        self.declared: set[str] = set()
+
+
+def _names_bound_in_functions(parsed, is_package: bool) -> dict[int, _BoundNames]:
+    """id(function) -> the names its body binds, from the module's node index: only the
+    nodes that bind are looked at (not every node of every body), each assigned to the
+    function whose body holds it (see _function_owner)."""
+    owner = _function_owner(parsed)
+    bound: dict[int, _BoundNames] = {}
+
+    def names_of(node: ast.AST) -> _BoundNames | None:
+        fn = owner(node)
+        if fn is None:
+            return None
+        found = bound.get(id(fn))
+        if found is None:
+            found = bound[id(fn)] = _BoundNames()
+        return found
+
+    index = parsed.node_index()
+    load = ast.Load
+    for node in index.get(ast.Name, ()):
+        if type(node.ctx) is not load:  # Store and Del
+            if (names := names_of(node)) is not None:
+                names.local.add(node.id)
+    for kind in (*_FUNCS, ast.ClassDef):
+        for node in index.get(kind, ()):
+            if (names := names_of(node)) is not None:
+                names.local.add(node.name)
+    for kind in (ast.ExceptHandler, ast.MatchAs, ast.MatchStar):
+        for node in index.get(kind, ()):
+            if node.name and (names := names_of(node)) is not None:
+                names.local.add(node.name)
+    for kind in (ast.Global, ast.Nonlocal):
+        for node in index.get(kind, ()):
+            if (names := names_of(node)) is not None:
+                names.declared.update(node.names)
+    for kind in (ast.Import, ast.ImportFrom):
+        for node in index.get(kind, ()):
+            if (names := names_of(node)) is None:
+                continue
+            imported = names.imported
+            for name, target in _import_targets(parsed, node, is_package):
+                if name != "*":
+                    # Imported twice with different targets: no single target.
+                    imported[name] = target if name not in imported or imported[name] == target else ""
+    return bound
+
+
+def _function_owner(parsed):
+    """A function giving, for a node, the function whose body runs it in that function's
+    own scope, or None: at module level, in a class body, a lambda, or a function's
+    decorators, defaults and annotations. Each step up is remembered, so that the
+    statements around many nodes are climbed once."""
+    parent_of = parsed.parent
+    known: dict[int, ast.AST | None] = {}
+    stops = (ast.ClassDef, ast.Lambda, ast.Module)
+
+    def owner(node: ast.AST) -> ast.AST | None:
+        climbed: list[int] = []
+        child = node
+        while True:
+            parent = parent_of(child)
+            if isinstance(parent, _FUNCS):
+                # A function's own statements are its body; the rest (decorators,
+                # arguments, annotations) belongs to the enclosing scope.
+                result = parent if isinstance(child, ast.stmt) else None
+                break
+            if parent is None or isinstance(parent, stops):
+                result = None
+                break
+            key = id(parent)
+            if key in known:
+                result = known[key]
+                break
+            climbed.append(key)
+            child = parent
+        for key in climbed:
+            known[key] = result
+        return result
+
+    return owner
+
+
+def _function_names(parsed, fn, bound: _BoundNames | None) -> tuple[FunctionNames, set[str]]:
     """The function's names, and the module names it rebinds through `global`."""
     args = fn.args
     local = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
     imported: dict[str, str] = {}
     declared: set[str] = set()
-    stack = list(fn.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-        elif isinstance(node, (*_FUNCS, ast.ClassDef)):
-            local.add(node.name)
-            continue
-        elif isinstance(node, ast.Lambda):
-            continue
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for name, target in _import_targets(parsed, node, is_package):
-                if name != "*":
-                    imported[name] = target if name not in imported or imported[name] == target else ""
-            continue
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            local.add(node.id)
-        elif isinstance(node, ast.ExceptHandler) and node.name or isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            local.add(node.name)
-        stack.extend(ast.iter_child_nodes(node))
+    if bound is not None:
+        local |= bound.local
+        imported = bound.imported
+        declared = bound.declared
     rebinds = declared & (local | set(imported))
     local -= declared
     both = set(imported) & local
@@ -267,77 +357,150 @@ def _function_names(parsed, fn, is_package: bool) -> tuple[FunctionNames, set[st
 
 # -- attribute uses ----------------------------------------------------------------------
 
-def _attribute_uses(parsed, module: ModuleNames,
+def _attribute_uses(parsed, module_bindings: dict[str, list[NameBinding]],
                     functions: dict[int, FunctionNames]) -> Iterator[AttributeUse]:
     # Only names some import binds can name a module; `self.x` chains are skipped early.
-    candidates = {name for name, bindings in module.bindings if any(b.kind == "import" for b in bindings)}
+    candidates = {name for name, bindings in module_bindings.items() if any(b.kind == "import" for b in bindings)}
     candidates |= {name for names in functions.values() for name, _ in names.imported}
     if not candidates:
         return
-    in_annotations = {id(n) for ann in parsed.nodes(ast.AnnAssign) for n in ast.walk(ann.annotation)}
+    scan = _AttributeScan(parsed, module_bindings, functions)
+    attribute, name_node = ast.Attribute, ast.Name
     for node in parsed.nodes(ast.Attribute):
+        base = node.value
+        while type(base) is attribute:
+            base = base.value
+        if type(base) is not name_node or base.id not in candidates:
+            continue  # cheap test first: most chains start with `self` or a local
         parent = parsed.parent(node)
-        if isinstance(parent, ast.Attribute) and parent.value is node:
+        if type(parent) is attribute and parent.value is node:
             continue  # not the whole chain
-        chain = dotted_name(node)
-        if chain is None or chain.split(".", 1)[0] not in candidates or id(node) in in_annotations:
+        ancestors = scan.ancestors(node)
+        if _in_variable_annotation(node, ancestors):
             continue
-        head, *attrs = chain.split(".")
-        target = _import_target_of(parsed, node, head, module, functions)
+        head, *attrs = dotted_name(node).split(".")
+        target = scan.import_target_of(node, head, ancestors)
         if not target:
             continue
-        yield AttributeUse(_scope_of(parsed, node), node.lineno, target, tuple(attrs), head,
+        yield AttributeUse(_enclosing_scope(parsed, ancestors), node.lineno, target, tuple(attrs), head,
                            store=not isinstance(node.ctx, ast.Load),
-                           guarded=_inside(parsed, node, _attribute_guard))
+                           guarded=scan.guarded(node, ancestors))
     for call in parsed.nodes(ast.Call):
-        if dotted_name(call.func) != "setattr" or len(call.args) < 2 or not isinstance(call.args[0], ast.Name):
+        func = call.func
+        if type(func) is not name_node or func.id != "setattr" or len(call.args) < 2 \
+                or not isinstance(call.args[0], ast.Name):
             continue
         head = call.args[0].id
-        target = _import_target_of(parsed, call, head, module, functions) if head in candidates else ""
+        if head not in candidates:
+            continue
+        ancestors = scan.ancestors(call)
+        target = scan.import_target_of(call, head, ancestors)
         if target:
             name = call.args[1].value if isinstance(call.args[1], ast.Constant) else "*"
-            yield AttributeUse(_scope_of(parsed, call), call.lineno, target, (str(name),), head,
+            yield AttributeUse(_enclosing_scope(parsed, ancestors), call.lineno, target, (str(name),), head,
                                store=True)
 
 
-def _scope_of(parsed, node: ast.AST) -> str:
-    fn = parsed.enclosing_function(node)
-    return parsed.scope_name(fn) if fn is not None else ""
+def _in_variable_annotation(node: ast.AST, ancestors: list[ast.AST]) -> bool:
+    """Inside the annotation of an annotated assignment (`x: payments.Charge = ...`)."""
+    child = node
+    for parent in ancestors:
+        if type(parent) is ast.AnnAssign:
+            return child is parent.annotation
+        child = parent
+    return False
 
 
-def _import_target_of(parsed, node, head: str, module: ModuleNames,
-                      functions: dict[int, FunctionNames]) -> str:
-    """The import target `head` names where `node` reads it, or "" when it may be
-    something else (a local, a parameter, a comprehension variable, a class attribute)."""
-    child, parent = node, parsed.parent(node)
-    while parent is not None and not isinstance(parent, ast.Module):
-        if isinstance(parent, _COMPREHENSIONS) and any(
-                head in _target_names(gen.target) for gen in parent.generators):
-            return ""
-        if isinstance(parent, ast.Lambda) and head in {a.arg for a in ast.walk(parent.args)
-                                                       if isinstance(a, ast.arg)}:
-            return ""
-        if isinstance(parent, ast.ClassDef) and any(child is s for s in parent.body) \
-                and head in _class_body_names(parent):
-            return ""
-        if isinstance(parent, _FUNCS) and any(child is s for s in parent.body):
-            names = functions.get(id(parent))
-            if names is None or head in names.local:
+def _enclosing_scope(parsed, ancestors: list[ast.AST]) -> str:
+    """Qualified name of the innermost function among `ancestors`, or ""."""
+    for node in ancestors:
+        if isinstance(node, _FUNCS):
+            return parsed.scope_name(node)
+    return ""
+
+
+class _AttributeScan:
+    """Per-module lookups for the attribute uses, each made once rather than per use."""
+
+    def __init__(self, parsed, module_bindings: dict[str, list[NameBinding]],
+                 functions: dict[int, FunctionNames]) -> None:
+        self.parsed = parsed
+        self.functions = functions
+        self.module_bindings = module_bindings
+        self.has_walrus = ast.NamedExpr in parsed.node_index()
+        self.class_names: dict[int, set[str]] = {}  # id(class) -> names its body binds
+        self.guards: dict[int, bool] = {}  # id(if/while/bool op/try) -> is it a guard
+        source = parsed.source
+        self.may_test_attributes = "hasattr" in source or "getattr" in source or "TYPE_CHECKING" in source
+
+    def ancestors(self, node: ast.AST) -> list[ast.AST]:
+        """The nodes around `node`, innermost first, up to (not including) the module."""
+        parent_of = self.parsed.parent
+        found = []
+        parent = parent_of(node)
+        while parent is not None and not isinstance(parent, ast.Module):
+            found.append(parent)
+            parent = parent_of(parent)
+        return found
+
+    def import_target_of(self, node: ast.AST, head: str, ancestors: list[ast.AST]) -> str:
+        """The import target `head` names where `node` reads it, or "" when it may be
+        something else (a local, a parameter, a comprehension variable, a class attribute)."""
+        child = node
+        for parent in ancestors:
+            if isinstance(parent, _COMPREHENSIONS) and any(
+                    head in _target_names(gen.target) for gen in parent.generators):
                 return ""
-            for name, target in names.imported:
-                if name == head:
-                    return target
-        child, parent = parent, parsed.parent(parent)
-    bindings = module.of(head)
-    targets = {b.target for b in bindings}
-    if not bindings or any(b.kind != "import" for b in bindings) or len(targets) != 1:
-        return ""
-    return targets.pop()
+            if isinstance(parent, ast.Lambda) and head in {a.arg for a in ast.walk(parent.args)
+                                                           if isinstance(a, ast.arg)}:
+                return ""
+            # A statement child of a class or function is one of its body's statements.
+            if isinstance(parent, ast.ClassDef) and isinstance(child, ast.stmt) \
+                    and head in self._class_body_names(parent):
+                return ""
+            if isinstance(parent, _FUNCS) and isinstance(child, ast.stmt):
+                names = self.functions.get(id(parent))
+                if names is None or head in names.local:
+                    return ""
+                for name, target in names.imported:
+                    if name == head:
+                        return target
+            child = parent
+        bindings = self.module_bindings.get(head, ())
+        targets = {b.target for b in bindings}
+        if not bindings or any(b.kind != "import" for b in bindings) or len(targets) != 1:
+            return ""
+        return targets.pop()
 
+    def _class_body_names(self, cls: ast.ClassDef) -> set[str]:
+        names = self.class_names.get(id(cls))
+        if names is None:
+            names = {name for stmt in cls.body for name, _ in _statement_bindings(stmt, self.has_walrus)}
+            names |= {s.name for s in cls.body if isinstance(s, (*_FUNCS, ast.ClassDef))}
+            self.class_names[id(cls)] = names
+        return names
 
-def _class_body_names(cls: ast.ClassDef) -> set[str]:
-    names = {name for stmt in cls.body for name, _ in _statement_bindings(stmt)}
-    return names | {s.name for s in cls.body if isinstance(s, (*_FUNCS, ast.ClassDef))}
+    def guarded(self, node: ast.AST, ancestors: list[ast.AST]) -> bool:
+        """Under try/except AttributeError or an `if hasattr(...)` (see _attribute_guard)."""
+        child = node
+        for parent in ancestors:
+            if isinstance(parent, (ast.Try, ast.TryStar)):
+                if any(child is s for s in parent.body) and self._guard(parent):
+                    return True
+            elif isinstance(parent, (ast.If, ast.IfExp, ast.While, ast.BoolOp)):
+                if self.may_test_attributes and self._guard(parent):
+                    return True
+            child = parent
+        return False
+
+    def _guard(self, parent: ast.AST) -> bool:
+        """_attribute_guard's answer for a node inside `parent` (inside a try's body),
+        which depends on `parent` only."""
+        found = self.guards.get(id(parent))
+        if found is None:
+            child = parent.body[0] if isinstance(parent, (ast.Try, ast.TryStar)) else None
+            found = self.guards[id(parent)] = _attribute_guard(self.parsed, parent, child)
+        return found
 
 
 def _attribute_guard(parsed, parent: ast.AST, child: ast.AST) -> bool:

@@ -35,68 +35,64 @@ class ReferencedNames:
         return name in self.names or name in self.attributes or name in self.strings
 
 
-def _nodes(parsed, kinds: tuple[type, ...]) -> list[ast.AST]:
-    """Nodes of these kinds, from the module's node index (one walk, shared with file rules
-    and other extractors); annotations are part of that walk, the extra pass is harmless."""
-    found: list[ast.AST] = []
-    for kind in kinds:
-        found.extend(parsed.node_index().get(kind, ()))
-    for fn_kind in (ast.FunctionDef, ast.AsyncFunctionDef):
-        for fn in parsed.node_index().get(fn_kind, ()):
-            args = fn.args
-            annotations = [a.annotation for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
-                                                  args.vararg, args.kwarg) if a is not None and a.annotation]
-            if fn.returns is not None:
-                annotations.append(fn.returns)
-            for annotation in annotations:
-                found.extend(node for node in ast.walk(annotation) if isinstance(node, kinds))
-    return found
-
-
 def extract(parsed) -> Iterable[object]:
+    # One pass per node type over the module's node index (shared with file rules and
+    # other extractors; it holds annotations too). Everything gathered is a set, so the
+    # order nodes come in does not matter.
     index = parsed.node_index()
-    # Bare string statements (docstrings, string "comments") are prose, not references.
-    prose = {id(node.value) for node in index.get(ast.Expr, ())
-             if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
-    if parsed.tree.body and isinstance(parsed.tree.body[0], ast.Expr):
-        prose.add(id(parsed.tree.body[0].value))
-    names: set[str] = set()
-    attributes: set[str] = set()
-    strings: set[str] = set()
-    prefixes: set[str] = set()
-    dynamic_any = False
+    no_nodes: list[ast.AST] = []
     store = ast.Store
-    for node in _nodes(parsed, (ast.Name, ast.Attribute, ast.Constant, ast.Import, ast.ImportFrom, ast.Call)):
-        if isinstance(node, ast.Name):
-            if not isinstance(node.ctx, store):
-                names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            if not isinstance(node.ctx, store):
-                attributes.add(node.attr)
-        elif isinstance(node, ast.Constant):
-            value = node.value
-            if isinstance(value, str) and id(node) not in prose and len(value) <= MAX_STRING:
-                text = value.strip()
-                if IDENTIFIER_PATH.match(text):
-                    strings.update(part for part in re.split(r"[.:]", text) if part)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+    names = {node.id for node in index.get(ast.Name, no_nodes) if type(node.ctx) is not store}
+    attributes = {node.attr for node in index.get(ast.Attribute, no_nodes) if type(node.ctx) is not store}
+    for kind in (ast.Import, ast.ImportFrom):
+        for node in index.get(kind, no_nodes):
             for alias in node.names:
                 # `from x import helper` names helper; `import a.b as c` names a, b and c.
                 names.update(part for part in alias.name.split(".") if part != "*")
                 if alias.asname:
                     names.add(alias.asname)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id in DYNAMIC_LOOKUPS and len(node.args) >= 2:
-                key = node.args[1]
-                if isinstance(key, ast.JoinedStr):
-                    first = key.values[0] if key.values else None
-                    if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value:
-                        prefixes.add(first.value)
-                    else:
-                        dynamic_any = True
-                elif not isinstance(key, ast.Constant):
+    return [ReferencedNames(frozenset(names), frozenset(attributes), frozenset(_strings(parsed, index)),
+                            *_dynamic_lookups(index.get(ast.Call, no_nodes)))]
+
+
+def _strings(parsed, index: dict) -> set[str]:
+    """Identifier segments of identifier-like string constants, prose excepted."""
+    # Bare string statements (docstrings, string "comments") are prose, not references.
+    prose = {id(node.value) for node in index.get(ast.Expr, ())
+             if type(node.value) is ast.Constant and type(node.value.value) is str}
+    if parsed.tree.body and isinstance(parsed.tree.body[0], ast.Expr):
+        prose.add(id(parsed.tree.body[0].value))
+    strings: set[str] = set()
+    identifier_path = IDENTIFIER_PATH.match
+    for node in index.get(ast.Constant, ()):
+        value = node.value
+        if type(value) is str and len(value) <= MAX_STRING and id(node) not in prose:
+            text = value.strip()
+            if identifier_path(text):
+                strings.update(part for part in re.split(r"[.:]", text) if part)
+    return strings
+
+
+def _dynamic_lookups(calls: list[ast.Call]) -> tuple[tuple[str, ...], bool]:
+    """Prefixes of getattr(x, f"prefix{...}") names, and whether some lookup has no
+    literal prefix (or the module reads globals()/vars()/locals())."""
+    prefixes: set[str] = set()
+    dynamic_any = False
+    name_node = ast.Name
+    for node in calls:
+        func = node.func
+        if type(func) is not name_node:
+            continue
+        if func.id in DYNAMIC_LOOKUPS and len(node.args) >= 2:
+            key = node.args[1]
+            if isinstance(key, ast.JoinedStr):
+                first = key.values[0] if key.values else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value:
+                    prefixes.add(first.value)
+                else:
                     dynamic_any = True
-            elif node.func.id in ("globals", "vars", "locals") and not node.args:
+            elif not isinstance(key, ast.Constant):
                 dynamic_any = True
-    return [ReferencedNames(frozenset(names), frozenset(attributes), frozenset(strings),
-                            tuple(sorted(prefixes)), dynamic_any)]
+        elif func.id in ("globals", "vars", "locals") and not node.args:
+            dynamic_any = True
+    return tuple(sorted(prefixes)), dynamic_any
