@@ -11,7 +11,9 @@ import gc
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -19,8 +21,11 @@ from rich.text import Text
 
 import prodaudit
 from prodaudit.errors import UsageError
-from prodaudit.findings import Severity
+from prodaudit.findings import AuditResult, Severity
 from prodaudit.rules.base import all_rules, rule_by_key
+
+if TYPE_CHECKING:
+    from prodaudit.cache import Cache
 
 COMMANDS = ("audit", "rules", "explain", "inventory")
 FORMATS = ("terminal", "json")
@@ -135,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, err: Console) -> int:
+    from prodaudit.cache import Cache
     from prodaudit.config import load_config
     from prodaudit.engine import AuditOptions, run_audit
-    from prodaudit.report.json_report import render_json
     from prodaudit.report.terminal import render_terminal
 
     if args.date and not _valid_date(args.date):
@@ -178,7 +183,7 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
             err.print(f"  {name:<12} {seconds * 1000:8.1f} ms")
 
     written: list[str] = []
-    renderers = _document_renderers(args.lang, args.date)
+    renderers = _document_renderers(args.lang, args.date, Cache(args.cache_dir, not args.no_cache))
     if args.report_dir:
         for name, render in _report_files(args.lang).items():
             _write(args.report_dir / name, renderers[render](result))
@@ -192,7 +197,7 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
         else:
             sys.stdout.write(text)
     elif args.format == "json":
-        text = render_json(result, args.date)
+        text = renderers["json"](result)
         if args.output:
             _write(args.output, text)
             written.append(str(args.output))
@@ -216,16 +221,49 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
     return EXIT_OK
 
 
-def _document_renderers(lang: str, date: str) -> dict:
-    from prodaudit.report.html import render_html
-    from prodaudit.report.json_report import render_json
-    from prodaudit.report.markdown import render_markdown
-    from prodaudit.report.sarif import render_sarif
+def _document_renderers(lang: str, date: str, cache: Cache) -> dict[str, Callable[[AuditResult], str]]:
+    """Report text by format. Each renderer module is imported when its format is asked
+    for: a warm JSON run must not pay for the HTML one."""
 
-    return {"json": lambda result: render_json(result, date),
-            "md": lambda result: render_markdown(result, lang, date),
-            "html": lambda result: render_html(result, lang, date),
-            "sarif": lambda result: render_sarif(result, date)}
+    def json_text(result: AuditResult) -> str:
+        from prodaudit.report.json_report import render_json
+
+        # 10k findings take a quarter of a second to render: an unchanged tree (the
+        # engine reused its cached result) reuses the text too.
+        return _cached_text(cache, result, ("json", date), lambda: render_json(result, date))
+
+    def md_text(result: AuditResult) -> str:
+        from prodaudit.report.markdown import render_markdown
+
+        return render_markdown(result, lang, date)
+
+    def html_text(result: AuditResult) -> str:
+        from prodaudit.report.html import render_html
+
+        return render_html(result, lang, date)
+
+    def sarif_text(result: AuditResult) -> str:
+        from prodaudit.report.sarif import render_sarif
+
+        return render_sarif(result, date)
+
+    return {"json": json_text, "md": md_text, "html": html_text, "sarif": sarif_text}
+
+
+def _cached_text(cache: Cache, result: AuditResult, parts: tuple[str, ...],
+                 render: Callable[[], str]) -> str:
+    """The text `render` makes of `result`, kept under the engine's key of the audit's
+    inputs (which already covers prodaudit's own code) plus `parts`, the renderer's other
+    inputs."""
+    if not result.cache_key:
+        return render()
+    key = cache.key("rendered", result.cache_key, *parts)
+    text = cache.get(key)
+    if isinstance(text, str):
+        return text
+    text = render()
+    cache.put(key, text)
+    return text
 
 
 def _report_files(lang: str) -> dict[str, str]:

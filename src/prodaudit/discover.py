@@ -12,12 +12,14 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from prodaudit.config import Config
 from prodaudit.errors import UsageError
 from prodaudit.findings import AuditNote
+
+if TYPE_CHECKING:
+    import pathspec
 
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "virtualenv", ".virtualenv",
@@ -75,9 +77,9 @@ class Discovery:
 
 
 def classify(path: str) -> str | None:
-    posix = PurePosixPath(path)
-    name = posix.name
-    lower_parts = [part.lower() for part in posix.parts[:-1]]
+    # Plain string splits, not PurePosixPath: this runs for every file of the tree.
+    directories, _, name = path.rpartition("/")
+    lower_parts = directories.lower().split("/") if directories else []
     if name.endswith(PYTHON_SUFFIXES):
         if DEPLOY_NAMES.match(name):
             return "deploy"
@@ -101,14 +103,14 @@ def classify(path: str) -> str | None:
     return None
 
 
-def _gitignore_spec(directory: Path) -> pathspec.PathSpec | None:
-    ignore = directory / ".gitignore"
-    if not ignore.is_file():
-        return None
+def _gitignore_spec(ignore: str) -> pathspec.PathSpec | None:
     try:
-        lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        with open(ignore, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
     except OSError:
         return None
+    import pathspec  # here, not at the top: a tree without any .gitignore never needs it
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except ValueError:
@@ -139,8 +141,12 @@ def discover(target: Path, config: Config) -> Discovery:
     notes: list[AuditNote] = []
     files: list[SourceFile] = []
     try:
-        include = pathspec.GitIgnoreSpec.from_lines(config.include) if config.include else None
-        exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
+        include = exclude = None
+        if config.include or config.exclude:
+            import pathspec
+
+            include = pathspec.GitIgnoreSpec.from_lines(config.include) if config.include else None
+            exclude = pathspec.GitIgnoreSpec.from_lines(config.exclude) if config.exclude else None
     except ValueError as exc:
         raise UsageError(f"invalid include/exclude pattern: {exc}") from None
     seen_real: set[str] = set()
@@ -157,15 +163,20 @@ def discover(target: Path, config: Config) -> Discovery:
                 return True
         return bool(exclude and exclude.match_file(probe))
 
-    def walk(directory: Path, rel_dir: str) -> None:
-        spec = _gitignore_spec(directory)
-        if spec is not None:
-            ignores.append((rel_dir, spec))
+    def walk(directory: str, rel_dir: str) -> None:
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
             notes.append(AuditNote("skipped", f"directory not readable ({exc.strerror})", rel_dir or "."))
             entries = []
+        gitignore = os.path.join(directory, ".gitignore")
+        has_gitignore = any(e.name == ".gitignore" for e in entries) and os.path.isfile(gitignore)
+        spec = _gitignore_spec(gitignore) if has_gitignore else None
+        if spec is not None:
+            ignores.append((rel_dir, spec))
+        # The real path of a file that is no symlink is its directory's real path and its
+        # name (we never descend into a symlinked directory): one realpath per directory.
+        real_directory = os.path.realpath(directory)
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
@@ -180,9 +191,9 @@ def discover(target: Path, config: Config) -> Discovery:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info") or ignored(rel, True):
                         continue
-                    if (Path(entry.path) / "pyvenv.cfg").exists():
+                    if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
                         continue  # a virtualenv under another name
-                    walk(Path(entry.path), rel)
+                    walk(entry.path, rel)
                     continue
                 if not entry.is_file():
                     continue
@@ -191,7 +202,8 @@ def discover(target: Path, config: Config) -> Discovery:
                     continue
                 if include is not None and not include.match_file(rel):
                     continue
-                real = os.path.realpath(entry.path)
+                real = (os.path.realpath(entry.path) if entry.is_symlink()
+                        else os.path.join(real_directory, entry.name))
                 if real in seen_real:
                     continue
                 seen_real.add(real)
@@ -207,5 +219,5 @@ def discover(target: Path, config: Config) -> Discovery:
         if spec is not None:
             ignores.pop()
 
-    walk(root, "")
+    walk(str(root), "")
     return Discovery(root, tuple(files), tuple(notes))

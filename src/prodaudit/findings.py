@@ -141,6 +141,9 @@ class AuditResult:
     rule_timings: tuple[tuple[str, float], ...] = field(default=(), compare=False)
     # Set by the engine when the model was built; kept untyped here to avoid a cycle.
     project: object = field(default=None, compare=False, repr=False)
+    # The engine's cache key of the audit's inputs: a report rendered from this result can
+    # be cached under it (the CLI keeps the JSON text of an unchanged tree).
+    cache_key: str = field(default="", compare=False, repr=False)
 
 
 _WS = re.compile(r"\s+")

@@ -4,13 +4,14 @@ disabled, so a string like "[red]" in someone's code is shown, not interpreted."
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from prodaudit.findings import AuditResult, Dimension, Severity
+from prodaudit.findings import AuditResult, Dimension, Finding, Severity
 from prodaudit.rules.base import all_rules
 
 SEVERITY_STYLE = {
@@ -25,23 +26,29 @@ TOP = 15
 
 def render_terminal(result: AuditResult, console: Console, written: list[str] = ()) -> None:
     metas = {cls.meta.id: cls.meta for cls in all_rules()}
-    findings = sorted(result.findings, key=lambda f: (-f.severity.rank, f.sort_key))
+    findings = result.findings
     console.print(Text.assemble(("prodaudit ", "bold"), (result.root, "bold cyan"),
                                 f"  {result.files_analyzed} files, {len(result.rules_run)} rules"))
 
-    counts = Counter(f.severity for f in findings)
+    by_severity: dict[Severity, list[Finding]] = {}
+    for finding in findings:
+        by_severity.setdefault(finding.severity, []).append(finding)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for severity in Severity:
         table.add_column(severity.value, justify="right", style=SEVERITY_STYLE[severity])
-    table.add_row(*(str(counts.get(s, 0)) for s in Severity))
+    table.add_row(*(str(len(by_severity.get(s, ()))) for s in Severity))
     console.print(table)
 
-    by_dimension = Counter(metas[f.rule_id].dimension for f in findings if f.rule_id in metas)
+    by_dimension: Counter[Dimension] = Counter()
+    for rule_id, count in Counter(f.rule_id for f in findings).items():
+        if rule_id in metas:
+            by_dimension[metas[rule_id].dimension] += count
     dims = [f"{d.value} {by_dimension[d]}" for d in Dimension if by_dimension.get(d)]
     if dims:
         console.print(Text("by dimension: " + ", ".join(dims), style="dim"))
 
-    shown = [f for f in findings if f.severity != Severity.INFO][:TOP] or findings[:TOP]
+    serious = {s: group for s, group in by_severity.items() if s != Severity.INFO}
+    shown = _worst(serious, TOP) or _worst(by_severity, TOP)
     if shown:
         console.print()
         console.print(Text("Top findings", style="bold"))
@@ -75,3 +82,14 @@ def render_terminal(result: AuditResult, console: Console, written: list[str] = 
             console.print(Text(f"warning: {note.message}", style="yellow"))
     for path in written:
         console.print(Text(f"report written: {path}", style="green"))
+
+
+def _worst(by_severity: dict[Severity, list[Finding]], count: int) -> list[Finding]:
+    """The first `count` findings by (worst severity, place): only the findings of the
+    worst severities are ordered, not all 10,000 of a big tree."""
+    candidates: list[Finding] = []
+    for severity in sorted(by_severity, key=lambda s: -s.rank):
+        if len(candidates) >= count:
+            break
+        candidates += by_severity[severity]
+    return heapq.nsmallest(count, candidates, key=lambda f: (-f.severity.rank, f.sort_key))
