@@ -353,7 +353,10 @@ def _cached_result(cache: Cache, key: str) -> AuditResult | None:
 def _result_key(cache: Cache, root: Path, discovery: Discovery, digests: dict[str, str],
                 config: Config, rules: list[type[Rule]], bridge: RuffBridge) -> str:
     """Identity of a whole audit: every file's path, kind and content, the config, the
-    rules with their severities and the ruff setup (the cache key adds prodaudit itself)."""
+    rules with their severities and the ruff setup (the cache key adds prodaudit itself).
+    Also what the result repeats without it being in any digest: the root's name, every
+    config value (the config file may be outside the tree) and the discovery notes (a
+    skipped file is not hashed)."""
     content = hashlib.sha256()
     for file in discovery.files:
         digest = digests.get(file.path)
@@ -364,8 +367,9 @@ def _result_key(cache: Cache, root: Path, discovery: Discovery, digests: dict[st
                 digest = "unreadable"
         content.update(f"{file.path}\x1f{file.kind}\x1f{digest}\n".encode())
     rule_part = ",".join(f"{r.meta.id}={r.meta.severity.value}" for r in rules)
-    return cache.key("result", content.hexdigest(), config.digest(), rule_part,
-                     ",".join(bridge.codes), bridge.target, " ".join(bridge.settings()))
+    return cache.key("result", root.name, content.hexdigest(), repr(config),
+                     repr(discovery.notes), rule_part, ",".join(bridge.codes), bridge.target,
+                     " ".join(bridge.settings()))
 
 
 def _deduplicate(findings: list[Finding]) -> list[Finding]:
