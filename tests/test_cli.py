@@ -252,3 +252,25 @@ def test_warm_run_with_one_file_changed_parses_only_that_file(project: Path, tmp
     assert run_audit(project, options).summarized == 0
     (project / "app" / "todo.py").write_text("# FIXME: changed\n")
     assert run_audit(project, options).summarized == 1
+
+
+def test_reused_result_keeps_its_own_root_name(project: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from prodaudit.engine import AuditOptions, run_audit
+
+    copy = shutil.copytree(project, tmp_path / "other-name")
+    options = AuditOptions(cache_dir=tmp_path / "cache", reuse_result=True)
+    assert run_audit(project, options).root == "proj"
+    assert run_audit(copy, options).root == "other-name"
+    assert run_audit(copy, options).root == "other-name"
+
+
+def test_cached_json_text_is_keyed_by_date(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cold = audit_json(project, cache=cache)
+    warm = audit_json(project, cache=cache)
+    dated = audit_json(project, "--date", "2025-01-31", cache=cache)
+    assert cold == warm
+    assert cold["metadata"] == {} and dated["metadata"] == {"date": "2025-01-31"}
+    assert audit_json(project, "--date", "2025-01-31", cache=cache) == dated

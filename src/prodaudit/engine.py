@@ -6,14 +6,13 @@ bridged once) -> suppress -> fingerprint and sort. Rendering is the CLI's busine
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import multiprocessing
 import os
 import pickle
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -199,6 +198,10 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
     workers = jobs or os.cpu_count() or 1
     parallel = workers > 1 and len(todo) >= PARALLEL_MIN_FILES and todo_bytes >= PARALLEL_MIN_BYTES
     if parallel:
+        # Imported here: a warm run that reuses the cached result never starts a pool.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
         # Big files first so a slow one does not start last.
         ordered = sorted(todo, key=lambda f: -f.size)
@@ -267,10 +270,11 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     digests = file_digests(root, python_files)
     result_key = _result_key(cache, root, discovery, digests, config, rules, bridge)
     if options.reuse_result:
-        cached = cache.get(result_key)
-        if isinstance(cached, AuditResult):
+        cached = _cached_result(cache, result_key)
+        if cached is not None:
             timer.lap("cached result")
-            return replace(cached, timings=tuple(timer.stages), rule_timings=(), cache_key=result_key)
+            return replace(cached, timings=tuple(timer.stages), rule_timings=(),
+                           cache_key=result_key)
     bridge.start(digests)  # ruff runs in its own process while we summarize
     misses_before = cache.misses
     summaries = summarize_files(root, python_files, digests, file_rules, config, cache,
@@ -341,10 +345,27 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     return result
 
 
+def _cached_result(cache: Cache, key: str) -> AuditResult | None:
+    """The result of an audit of identical inputs, if cached. Its tens of thousands of
+    objects hold no reference cycles, so the collector pauses while they are unpickled
+    (its passes over them were a quarter of the load time)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        cached = cache.get(key)
+    finally:
+        if collecting:
+            gc.enable()
+    return cached if isinstance(cached, AuditResult) else None
+
+
 def _result_key(cache: Cache, root: Path, discovery: Discovery, digests: dict[str, str],
                 config: Config, rules: list[type[Rule]], bridge: RuffBridge) -> str:
     """Identity of a whole audit: every file's path, kind and content, the config, the
-    rules with their severities and the ruff setup (the cache key adds prodaudit itself)."""
+    rules with their severities and the ruff setup (the cache key adds prodaudit itself).
+    Also what the result repeats without it being in any digest: the root's name, every
+    config value (the config file may be outside the tree) and the discovery notes (a
+    skipped file is not hashed)."""
     content = hashlib.sha256()
     for file in discovery.files:
         digest = digests.get(file.path)
@@ -355,8 +376,9 @@ def _result_key(cache: Cache, root: Path, discovery: Discovery, digests: dict[st
                 digest = "unreadable"
         content.update(f"{file.path}\x1f{file.kind}\x1f{digest}\n".encode())
     rule_part = ",".join(f"{r.meta.id}={r.meta.severity.value}" for r in rules)
-    return cache.key("result", content.hexdigest(), config.digest(), rule_part,
-                     ",".join(bridge.codes), bridge.target, " ".join(bridge.settings()))
+    return cache.key("result", root.name, content.hexdigest(), repr(config),
+                     repr(discovery.notes), rule_part, ",".join(bridge.codes), bridge.target,
+                     " ".join(bridge.settings()))
 
 
 def _deduplicate(findings: list[Finding]) -> list[Finding]:
