@@ -228,6 +228,21 @@ def test_without_ruff_the_audit_runs_and_says_so(monkeypatch, project: Path) -> 
     assert [f for f in result.findings if f.rule_id == "PA702"]  # our own rules still ran
 
 
+def test_a_run_without_ruff_is_not_reused_once_ruff_is_back(monkeypatch, project: Path,
+                                                             tmp_path: Path) -> None:
+    import prodaudit.rules.ruff_bridge as bridge
+    from prodaudit.engine import AuditOptions, run_audit
+
+    options = AuditOptions(cache_dir=tmp_path / "cache", reuse_result=True)
+    with monkeypatch.context() as patched:
+        patched.setattr(bridge, "ruff_binary", lambda: None)
+        without = run_audit(project, options)
+    assert any("ruff is not installed" in note.message for note in without.notes)
+    again = run_audit(project, options)
+    assert not any("ruff is not installed" in note.message for note in again.notes)
+    assert [f for f in again.findings if f.source.startswith("ruff:")]
+
+
 def test_a_crashing_rule_becomes_an_internal_error_finding(monkeypatch, project: Path) -> None:
     from prodaudit.engine import AuditOptions, run_audit
     from prodaudit.rules.maintainability.todo_fixme import TodoFixme

@@ -341,7 +341,10 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
         project=project,
         cache_key=result_key,
     )
-    cache.put(result_key, replace(result, project=None, timings=(), rule_timings=()))
+    # A run that could not use ruff (or the cache) is not reused: once ruff is back, the
+    # next run must not keep reporting its absence.
+    if not bridge.problem and not cache.problem:
+        cache.put(result_key, replace(result, project=None, timings=(), rule_timings=()))
     return result
 
 
