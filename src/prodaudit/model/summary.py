@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tokenize
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache
 
 from prodaudit.findings import Finding, Location
 from prodaudit.model.astwalk import index_and_parents, qualified_names
@@ -113,11 +113,9 @@ class ParsedModule:
     def line_text(self, line: int) -> str:
         return self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
 
-    @cached_property
-    def tokens(self) -> list[tuple] | None:
-        """The source's tokens (see source_tokens), made once and shared by the comment
-        scan and the duplicate-code lines; None when the tokenizer rejects the source."""
-        return source_tokens(self.source)
+    def tokens(self) -> Iterator[tuple]:
+        """The source's tokens, for one pass (see iter_source_tokens)."""
+        return iter_source_tokens(self.source)
 
 
 def decode_source(data: bytes) -> str:
@@ -148,35 +146,34 @@ if sys.version_info >= (3, 12):
         pass
 
 
-def source_tokens(source: str) -> list[tuple] | None:
+def iter_source_tokens(source: str) -> Iterator[tuple]:
     """What tokenize.generate_tokens gives, as plain (type, string, start, end, line)
-    tuples, or None when the tokenizer rejects the source. generate_tokens wraps each
-    tuple of the C tokenizer in a TokenInfo: more than half of its cost."""
+    tuples: generate_tokens wraps each tuple of the C tokenizer in a TokenInfo, more than
+    half of its cost. Iterating raises SyntaxError or tokenize.TokenError on a source
+    the tokenizer rejects. Read the tokens as they come: a list of all of them costs
+    more than tokenizing twice (its many tuples live long enough for the garbage
+    collector to go over them again and again)."""
     readline = io.StringIO(source).readline
-    try:
-        if _TokenizerIter is not None:
-            return list(_TokenizerIter(readline, extra_tokens=True))
-        return list(tokenize.generate_tokens(readline))
-    except (tokenize.TokenError, SyntaxError):
-        return None
+    if _TokenizerIter is not None:
+        return iter(_TokenizerIter(readline, extra_tokens=True))
+    return tokenize.generate_tokens(readline)
 
 
 NOT_CODE = frozenset({tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
                       tokenize.DEDENT, tokenize.ENDMARKER, tokenize.ENCODING})
 
 
-def scan_comments(source: str, parsed: ParsedModule | None = None,
-                  ) -> tuple[list[CommentFact], list[SuppressionFact]]:
-    """Task tags and suppressions from COMMENT tokens only (never from strings). With
-    `parsed`, its shared token list is used instead of tokenizing again."""
+def scan_comments(source: str) -> tuple[list[CommentFact], list[SuppressionFact]]:
+    """Task tags and suppressions from COMMENT tokens only (never from strings)."""
     wants_tags = TASK_TAG.search(source) is not None
     wants_suppressions = "prodaudit" in source or "noqa" in source.lower()
     if not (wants_tags or wants_suppressions):
         return [], []
     comments: list[CommentFact] = []
     suppressions: list[SuppressionFact] = []
-    tokens = parsed.tokens if parsed is not None else source_tokens(source)
-    if tokens is None:
+    try:
+        comment_tokens = _comment_tokens(source)
+    except (tokenize.TokenError, SyntaxError):
         # Broken files still honour suppressions: match them line by line.
         for number, line in enumerate(source.splitlines(), start=1):
             if "#" in line:
@@ -184,11 +181,7 @@ def scan_comments(source: str, parsed: ParsedModule | None = None,
         return [], suppressions
     # Own-line comments that hold a suppression: (line, text, its suppressions).
     own_line_suppressions: list[tuple[int, str, list[SuppressionFact]]] = []
-    comment_type = tokenize.COMMENT
-    for kind, text, start, _, line_text in tokens:
-        if kind != comment_type:
-            continue
-        line = start[0]
+    for line, text, own_line in comment_tokens:
         if wants_tags:
             match = TASK_TAG.search(text)
             if match:
@@ -198,12 +191,12 @@ def scan_comments(source: str, parsed: ParsedModule | None = None,
             found = _suppressions_in(text, line, line)
             if not found:
                 continue
-            if line_text[: start[1]].strip() == "":
+            if own_line:
                 own_line_suppressions.append((line, text, found))
             else:
                 suppressions.extend(found)
     if own_line_suppressions:
-        ordered = sorted(_code_lines(tokens))
+        ordered = sorted(_code_lines(iter_source_tokens(source)))
         for line, text, found in own_line_suppressions:
             # A comment on its own line applies to itself (findings about comments, like
             # TODOs) and to the next line of code.
@@ -214,7 +207,15 @@ def scan_comments(source: str, parsed: ParsedModule | None = None,
     return comments, suppressions
 
 
-def _code_lines(tokens: list[tuple]) -> set[int]:
+def _comment_tokens(source: str) -> list[tuple[int, str, bool]]:
+    """(line, text, alone on its line) of every comment, in one pass over the tokens
+    that keeps none of the others."""
+    comment_type = tokenize.COMMENT
+    return [(start[0], text, line_text[: start[1]].strip() == "")
+            for kind, text, start, _, line_text in iter_source_tokens(source) if kind == comment_type]
+
+
+def _code_lines(tokens: Iterable[tuple]) -> set[int]:
     """Every line some token of code (not a comment, newline or indent) is on."""
     lines: set[int] = set()
     for kind, _, start, end, _ in tokens:
@@ -305,8 +306,8 @@ def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, 
             collector.visit(tree)
     except RecursionError:
         return ModuleSummary(**base, stats=stats, problem=ParseProblem("syntax", "expression nesting too deep to analyse"))
+    comments, suppressions = scan_comments(source)
     parsed = ParsedModule(path, module, kind, source, tree, table, collector, lines)
-    comments, suppressions = scan_comments(source, parsed)
     findings: list[Finding] = []
     extra: list[object] = []
     for extract in extractors(extractor_names):

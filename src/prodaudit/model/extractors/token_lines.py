@@ -84,7 +84,7 @@ def statement_kinds(tree: ast.Module) -> dict[int, str]:
 
 def normalized_lines(tokens: Iterable[tuple]) -> list[tuple[int, int, list[str]]]:
     """(start line, end line, normalized tokens) per logical line, in one pass over the
-    tokens (see summary.source_tokens): a name's placeholder is decided when the next
+    tokens (see summary.iter_source_tokens): a name's placeholder is decided when the next
     token shows whether it is called."""
     lines: list[tuple[int, int, list[str]]] = []
     out: list[str] = []
@@ -145,8 +145,9 @@ def extract(parsed) -> Iterable[object]:
     name = parsed.path.rsplit("/", 1)[-1]
     if parsed.kind != "source" or name == "__init__.py" or name.endswith(GENERATED_SUFFIXES):
         return []
-    tokens = parsed.tokens
-    if tokens is None:
+    try:
+        lines = normalized_lines(parsed.tokens())
+    except (tokenize.TokenError, SyntaxError):
         return []
     kinds = statement_kinds(parsed.tree)
     starts: list[int] = []
@@ -155,7 +156,7 @@ def extract(parsed) -> Iterable[object]:
     counts: list[int] = []
     line_kinds: list[str] = []
     known: dict[str, int] = {}  # a module repeats many lines (`return N`, `)`): hash each once
-    for start, end, line_tokens in normalized_lines(tokens):
+    for start, end, line_tokens in lines:
         text = " ".join(line_tokens)
         line_digest = known.get(text)
         if line_digest is None:
