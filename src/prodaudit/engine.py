@@ -6,7 +6,6 @@ bridged once) -> suppress -> fingerprint and sort. Rendering is the CLI's busine
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import pickle
@@ -349,16 +348,9 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
 
 
 def _cached_result(cache: Cache, key: str) -> AuditResult | None:
-    """The result of an audit of identical inputs, if cached. Its tens of thousands of
-    objects hold no reference cycles, so the collector pauses while they are unpickled
-    (its passes over them were a quarter of the load time)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        cached = cache.get(key)
-    finally:
-        if collecting:
-            gc.enable()
+    """The result of an audit of identical inputs, if cached (Cache.get already pauses the
+    cyclic collector while it unpickles)."""
+    cached = cache.get(key)
     return cached if isinstance(cached, AuditResult) else None
 
 
