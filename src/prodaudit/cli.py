@@ -11,6 +11,7 @@ import gc
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from prodaudit.rules.base import all_rules, rule_by_key
 if TYPE_CHECKING:
     from prodaudit.cache import Cache
 
-COMMANDS = ("audit", "rules", "explain", "inventory")
+COMMANDS = ("audit", "rules", "explain", "inventory", "cache")
 FORMATS = ("terminal", "json")
 AUDIT_FORMATS = ("terminal", "json", "md", "html", "sarif")
 LANGS = ("en", "ru")
@@ -83,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", help="print a rule's documentation")
     explain.add_argument("rule", help="rule id (PA501) or slug (bare-except)")
+
+    cache = sub.add_parser("cache", help="show or empty prodaudit's cache")
+    cache.add_argument("action", choices=("info", "clean", "prune"),
+                       help="info: where the cache is and what it holds; clean: remove every "
+                            "entry; prune: remove unused builds and trim to the size limit now")
+    cache.add_argument("--cache-dir", type=Path, help="cache directory (default: the user cache dir)")
     return parser
 
 
@@ -124,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_inventory(args)
         if args.command == "explain":
             return cmd_explain(args)
+        if args.command == "cache":
+            return cmd_cache(args)
         parser.print_help()
         return EXIT_USAGE
     except UsageError as exc:
@@ -140,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, err: Console) -> int:
-    from prodaudit.cache import Cache
+    from prodaudit.cache import Cache, prune
     from prodaudit.config import load_config
     from prodaudit.engine import AuditOptions, run_audit
     from prodaudit.report.terminal import render_terminal
@@ -212,6 +221,8 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
             written.append(str(args.output))
         render_terminal(result, Console(highlight=False, width=None if sys.stdout.isatty() else 160), written)
 
+    if not args.no_cache:
+        prune(args.cache_dir)  # at most hourly: old builds' entries, then down to the size limit
     config = result.project.config if result.project is not None else load_config(args.path, args.config)
     fail_on = args.fail_on or (config.fail_on.value if config and config.fail_on else None)
     if fail_on:
@@ -387,6 +398,48 @@ def cmd_explain(args: argparse.Namespace) -> int:
         header.append(f"CWE: {', '.join(f'CWE-{c}' for c in meta.cwe)}   OWASP: {', '.join(meta.owasp)}")
     sys.stdout.write("\n".join(header) + "\n\n" + rule.doc() + "\n")
     return EXIT_OK
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from prodaudit import cache
+
+    root = args.cache_dir or cache.default_cache_dir()
+    if args.action == "clean":
+        report = cache.clear(root)
+        sys.stdout.write(f"removed {_count(report.removed_entries, 'entry', 'entries')} "
+                         f"({_megabytes(report.removed_bytes)}) from {root}\n")
+        return EXIT_OK
+    if args.action == "prune":
+        report = cache.prune(root, force=True)
+        if report is None:
+            sys.stdout.write(f"no cache at {root}\n")
+            return EXIT_OK
+        builds = (f"; {_count(len(report.removed_builds), 'unused build', 'unused builds')}"
+                  if report.removed_builds else "")
+        sys.stdout.write(f"removed {_count(report.removed_entries, 'entry', 'entries')} "
+                         f"({_megabytes(report.removed_bytes)}{builds}); "
+                         f"{_megabytes(report.kept_bytes)} kept in {root}\n")
+        return EXIT_OK
+    builds = cache.cache_usage(root)
+    total = sum(build.size for build in builds)
+    lines = [f"cache directory: {root}",
+             f"size: {_megabytes(total)} in {_count(sum(b.entries for b in builds), 'entry', 'entries')} "
+             f"(limit {_megabytes(cache.max_cache_bytes())}, PRODAUDIT_CACHE_MAX_MB to change)"]
+    for build in builds:
+        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(build.last_used))
+        marker = "  (this prodaudit)" if build.current else ""
+        lines.append(f"  {build.name}: {_count(build.entries, 'entry', 'entries')}, {_megabytes(build.size)}, "
+                     f"last used {used}{marker}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024**2:.1f} MB"
 
 
 if __name__ == "__main__":  # pragma: no cover
