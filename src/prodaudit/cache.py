@@ -32,8 +32,8 @@ import os
 import pickle
 import re
 import sys
-import time
 import tempfile
+import time
 import weakref
 from dataclasses import dataclass
 from functools import cache

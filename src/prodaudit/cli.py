@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip these rule ids/slugs/prefixes")
     audit.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     audit.add_argument("--cache-dir", type=Path, help="cache directory (default: the user cache dir)")
-    audit.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: CPUs)")
+    audit.add_argument("--jobs", "-j", type=int, default=0, help="processes for the summaries and the project rules (default: CPUs; 1: this one only)")
     audit.add_argument("--profile", action="store_true", help="print time per pipeline stage to stderr")
     audit.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     audit.add_argument("--date", default="", help="date to print in reports (YYYY-MM-DD); "
@@ -422,9 +422,10 @@ def cmd_cache(args: argparse.Namespace) -> int:
         return EXIT_OK
     builds = cache.cache_usage(root)
     total = sum(build.size for build in builds)
+    entries = _count(sum(build.entries for build in builds), "entry", "entries")
+    limit = _megabytes(cache.max_cache_bytes())
     lines = [f"cache directory: {root}",
-             f"size: {_megabytes(total)} in {_count(sum(b.entries for b in builds), 'entry', 'entries')} "
-             f"(limit {_megabytes(cache.max_cache_bytes())}, PRODAUDIT_CACHE_MAX_MB to change)"]
+             f"size: {_megabytes(total)} in {entries} (limit {limit}, PRODAUDIT_CACHE_MAX_MB to change)"]
     for build in builds:
         used = time.strftime("%Y-%m-%d %H:%M", time.localtime(build.last_used))
         marker = "  (this prodaudit)" if build.current else ""

@@ -25,6 +25,7 @@ from prodaudit.model.extractors import REPORT_NEEDS
 from prodaudit.model.facts import ModuleSummary
 from prodaudit.model.project import Project
 from prodaudit.model.summary import summarize
+from prodaudit.rule_runner import run_project_rules
 from prodaudit.rules.base import BridgedRule, FileRule, ProjectRule, Rule, all_rules, with_severity
 from prodaudit.rules.ruff_bridge import RuffBridge
 from prodaudit.suppress import apply_suppressions
@@ -234,6 +235,16 @@ def summarize_files(root: Path, files: Sequence[SourceFile], digests: dict[str, 
     return summaries
 
 
+def _rule_helpers(jobs: int, python_files: Sequence[SourceFile]) -> int:
+    """Processes to fork beside this one for the project rules: none on a tree too small
+    to repay a fork (the same bar as the summary pool, on the whole tree: a warm run with
+    one file changed runs every project rule again)."""
+    workers = jobs or os.cpu_count() or 1
+    if len(python_files) < PARALLEL_MIN_FILES or sum(f.size for f in python_files) < PARALLEL_MIN_BYTES:
+        return 0
+    return workers - 1
+
+
 def requires_python(config: Config, dependencies) -> str:
     """The oldest Python the project supports: config first, then requires-python (or
     poetry's python) from whichever pyproject.toml declares it (backend/pyproject.toml in
@@ -292,20 +303,10 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     findings: list[Finding] = []
     for summary in summaries.values():
         findings.extend(summary.findings)
-    rule_times: list[tuple[str, float]] = []
-    for cls in project_rules:
-        rule = cls()
-        started = time.perf_counter()
-        models_before = project.model_seconds
-        try:
-            findings.extend(rule.check_project(project))
-        except Exception as exc:
-            if strict_mode():
-                raise
-            findings.append(internal_error_finding(cls.meta.id, "", exc))
-        # The models the rule was first to ask for are charged to the model stage.
-        elapsed = time.perf_counter() - started - (project.model_seconds - models_before)
-        rule_times.append((f"rule {cls.meta.id}", elapsed))
+    outcomes = run_project_rules(project, project_rules, _rule_helpers(options.jobs, python_files))
+    for outcome in outcomes:
+        findings.extend(outcome.findings)
+    rule_times = [(f"rule {outcome.rule_id}", outcome.seconds) for outcome in outcomes]
     kinds = {f.path: f.kind for f in python_files}
     ruff_results = bridge.collect()
     findings.extend(bridge.findings(ruff_results, kinds, project.line, summaries))
@@ -314,6 +315,8 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     if cache.problem:
         notes.append(AuditNote("warning", cache.problem))
     timer.lap("rules")
+    # The models this process built while its rules ran belong to the model stage (the
+    # helpers' builds overlapped with this process's work: they are not moved).
     timer.move(project.model_seconds - model_seconds_before_rules, "rules", "model")
 
     findings = _deduplicate(findings)
