@@ -289,3 +289,34 @@ def test_cached_json_text_is_keyed_by_date(project: Path, tmp_path: Path) -> Non
     assert cold == warm
     assert cold["metadata"] == {} and dated["metadata"] == {"date": "2025-01-31"}
     assert audit_json(project, "--date", "2025-01-31", cache=cache) == dated
+
+
+def test_no_other_thread_runs_when_worker_processes_are_forked(tmp_path: Path, monkeypatch) -> None:
+    # Forking a process while another thread runs (e.g. a progress bar's refresh thread)
+    # can deadlock the child on a lock that thread held.
+    import threading
+
+    import rich.console
+
+    import prodaudit.engine as engine
+
+    project = tmp_path / "proj"
+    project.mkdir()
+    for number in range(210):  # the bar shows from 200 files
+        (project / f"module_{number}.py").write_text(f"VALUE_{number} = {number}\n")
+    monkeypatch.setattr(engine, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+    threads_before = threading.active_count()
+    threads_at_fork: list[int] = []
+    real_fork = os.fork
+
+    def recording_fork() -> int:
+        threads_at_fork.append(threading.active_count())
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", recording_fork)
+    out = tmp_path / "report.json"
+    assert main(["audit", str(project), "--no-cache", "--jobs", "2", "-f", "json", "-o", str(out)]) == 0
+    assert threads_at_fork, "the summary pool and the rule helpers fork"
+    assert set(threads_at_fork) == {threads_before}

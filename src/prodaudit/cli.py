@@ -33,6 +33,7 @@ FORMATS = ("terminal", "json")
 AUDIT_FORMATS = ("terminal", "json", "md", "html", "sarif")
 LANGS = ("en", "ru")
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+REDRAW_SECONDS = 0.1  # the progress bar's
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,9 +162,13 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
     if not args.no_progress and err.is_terminal:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+        # No refresh thread (auto_refresh=False): the engine forks worker processes while
+        # the bar is shown, and forking a process that runs other threads can deadlock the
+        # child. The bar is redrawn here instead, at most every REDRAW_SECONDS.
         bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       console=err, transient=True)
+                       console=err, transient=True, auto_refresh=False)
         task_ids: dict[str, int] = {}
+        last_redraw = [0.0]
 
         def progress(stage: str, done: int, total: int) -> None:
             if total < 200:
@@ -172,6 +177,10 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
                 bar.start()
                 task_ids[stage] = bar.add_task(stage, total=total)
             bar.update(task_ids[stage], completed=done)
+            now = time.monotonic()
+            if done >= total or now - last_redraw[0] >= REDRAW_SECONDS:
+                last_redraw[0] = now
+                bar.refresh()
 
     # Terminal and JSON need the findings only: an unchanged tree reuses the cached result.
     findings_only = args.format in ("terminal", "json") and not args.report_dir
