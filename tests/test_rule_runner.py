@@ -84,3 +84,13 @@ def test_few_rules_or_no_helpers_run_in_this_process(monkeypatch) -> None:
     for chosen, helpers in ((rules[:1], 3), (rules, 0)):
         outcomes = run_project_rules(project, chosen, helpers)
         assert {o.rule_id.split("@")[1] for o in outcomes} == {str(os.getpid())}
+
+
+def test_progress_counts_rules_started_up_to_all(monkeypatch) -> None:
+    project, rules = example_project()
+    for helpers in (0, 1):
+        heard: list[tuple[str, int, int]] = []
+        run_project_rules(project, rules, helpers, lambda *call: heard.append(call))
+        assert heard[-1] == ("rules", len(rules), len(rules))
+        counts = [done for _, done, _ in heard]
+        assert counts == sorted(counts) and counts[0] >= 1

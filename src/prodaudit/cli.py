@@ -171,8 +171,10 @@ def cmd_audit(args: argparse.Namespace, err: Console) -> int:
         last_redraw = [0.0]
 
         def progress(stage: str, done: int, total: int) -> None:
-            if total < 200:
-                return  # small trees finish before a bar is worth drawing
+            # Small trees finish before a bar is worth drawing: the first stage (the
+            # summaries, by file) decides for the later ones (the rules).
+            if not task_ids and total < 200:
+                return
             if stage not in task_ids:
                 bar.start()
                 task_ids[stage] = bar.add_task(stage, total=total)

@@ -303,7 +303,8 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     findings: list[Finding] = []
     for summary in summaries.values():
         findings.extend(summary.findings)
-    outcomes = run_project_rules(project, project_rules, _rule_helpers(options.jobs, python_files))
+    outcomes = run_project_rules(project, project_rules, _rule_helpers(options.jobs, python_files),
+                                 options.progress)
     for outcome in outcomes:
         findings.extend(outcome.findings)
     rule_times = [(f"rule {outcome.rule_id}", outcome.seconds) for outcome in outcomes]

@@ -17,7 +17,7 @@ import multiprocessing
 import pickle
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from prodaudit.errors import internal_error_finding, strict_mode
@@ -45,13 +45,19 @@ class RuleOutcome:
 _WORK: tuple[Project, Sequence[type[ProjectRule]], object] | None = None
 
 
-def run_project_rules(project: Project, rules: Sequence[type[ProjectRule]],
-                      helpers: int) -> list[RuleOutcome]:
+def run_project_rules(project: Project, rules: Sequence[type[ProjectRule]], helpers: int,
+                      progress: Callable[[str, int, int], None] | None = None) -> list[RuleOutcome]:
     """Every rule's outcome, in the order of `rules`; with `helpers` forked processes
-    sharing the work when that is possible (else all in this process)."""
+    sharing the work when that is possible (else all in this process). `progress` hears
+    ("rules", rules started, all rules) from this process as its own rules finish."""
     helpers = min(helpers, MAX_HELPERS, len(rules) - 1)
     if helpers < 1 or sys.platform != "linux":
-        return [_run_one(project, rule, index) for index, rule in enumerate(rules)]
+        outcomes = []
+        for index, rule in enumerate(rules):
+            outcomes.append(_run_one(project, rule, index))
+            if progress:
+                progress("rules", index + 1, len(rules))
+        return outcomes
     from concurrent.futures import ProcessPoolExecutor
 
     global _WORK
@@ -61,7 +67,13 @@ def run_project_rules(project: Project, rules: Sequence[type[ProjectRule]],
     try:
         with ProcessPoolExecutor(max_workers=helpers, mp_context=context) as pool:
             futures = [pool.submit(_help) for _ in range(helpers)]
-            outcomes = list(_take_rules(project, rules, next_rule))
+            outcomes = []
+            for outcome in _take_rules(project, rules, next_rule):
+                outcomes.append(outcome)
+                if progress:
+                    progress("rules", min(next_rule.value, len(rules)), len(rules))
+            if progress:  # every rule has started; the helpers may still be finishing theirs
+                progress("rules", len(rules), len(rules))
             for future in futures:
                 outcomes.extend(pickle.loads(future.result()))
     finally:
