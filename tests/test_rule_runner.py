@@ -90,7 +90,7 @@ def test_progress_counts_rules_started_up_to_all(monkeypatch) -> None:
     project, rules = example_project()
     for helpers in (0, 1):
         heard: list[tuple[str, int, int]] = []
-        run_project_rules(project, rules, helpers, lambda *call: heard.append(call))
+        run_project_rules(project, rules, helpers, lambda *call, record=heard.append: record(call))
         assert heard[-1] == ("rules", len(rules), len(rules))
         counts = [done for _, done, _ in heard]
         assert counts == sorted(counts) and counts[0] >= 1
