@@ -58,6 +58,8 @@ def find_missing_attributes(project) -> list[MissingAttribute]:
         for use in summary.facts_of(AttributeUse):
             if use.store or use.guarded or not use.attrs:
                 continue
+            if _rebound_by_package(symbols, use.target):
+                continue
             resolved = symbols.module(use.target)
             head = use.head or use.target.rsplit(".", 1)[-1]
             for index, attr in enumerate(use.attrs):
@@ -66,7 +68,10 @@ def find_missing_attributes(project) -> list[MissingAttribute]:
                 if resolved is None or (resolved.summary.path == summary.path and not use.scope):
                     break
                 if resolved.summary.is_package and symbols.submodule_on_disk(resolved.summary, attr):
-                    resolved = symbols.module(f"{resolved.summary.module}.{attr}")
+                    submodule = f"{resolved.summary.module}.{attr}"
+                    if _rebound_by_package(symbols, submodule):
+                        break
+                    resolved = symbols.module(submodule)
                     continue
                 missing = _missing(symbols, resolved, attr)
                 if missing is not None:
@@ -76,6 +81,28 @@ def find_missing_attributes(project) -> list[MissingAttribute]:
                 break
     unique = {(m.location, m.name): m for m in found}
     return sorted(unique.values(), key=lambda m: (m.location.path, m.location.line, m.name))
+
+
+def _rebound_by_package(symbols, dotted: str) -> bool:
+    """True when `pkg.name` is not the submodule pkg/name.py at run time: the package's
+    `__init__` binds `name` to something else (`from .session import session` re-exports
+    an object under its module's name, and that binding replaces the submodule as the
+    package attribute), so `from pkg import name` and `pkg.name` give that object."""
+    package_name, _, name = dotted.rpartition(".")
+    package = symbols.module(package_name) if package_name else None
+    if package is None or not package.summary.is_package:
+        return False
+    names = symbols.names_of(package.summary)
+    if names is None:
+        return False
+    submodule = symbols.module(dotted)
+    for binding in names.of(name):
+        if binding.kind != "import":
+            return True  # a def, class or assignment
+        bound = symbols.module(binding.target)
+        if bound is None or submodule is None or bound.summary.path != submodule.summary.path:
+            return True  # `from .session import session`: a name inside the module
+    return False
 
 
 def _missing(symbols, resolved: ResolvedModule, name: str) -> Location | bool | None:

@@ -96,6 +96,12 @@ def login_like(url: str, handler_name: str = "") -> str:
         return "otp"
     if not last and name & {"login", "signin", "register", "signup"}:
         return "login"
+    # `POST /users` handled by `register()`/`sign_up()`: sign-up on the users collection
+    # itself (not `/users/{id}/...`, whatever its handler is called).
+    registers = name & {"register", "registration", "signup"} or {"sign", "up"} <= name
+    url_segments = segments(url)
+    if registers and last & USER_COLLECTION and not url_segments[-1].startswith("{"):
+        return "register"
     return ""
 
 
