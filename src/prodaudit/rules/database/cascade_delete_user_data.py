@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,6 +20,11 @@ class _Cascade:
     parent: str
     declarations: list = field(default_factory=list)  # ForeignKeys with ondelete=CASCADE
     relationships: list = field(default_factory=list)  # (Model, Relationship) with delete cascade
+
+
+# A user wrote the row (an article, a post): deleting it is the author's or a moderator's
+# act, and the rows pointing at it (bookmarks, likes) go with it.
+AUTHOR_COLUMN = re.compile(r"^(author|writer)(_?id)?$", re.IGNORECASE)
 
 
 @register
@@ -99,9 +105,10 @@ class CascadeDeleteUserData(ProjectRule):
     ## Known limitations
     Which tables are users, owners' columns and financial records is decided by name
     (`users`/`accounts`/`customers`; `user_id`/`owner_id`...; `orders`/`payments`/
-    `invoices`...). Whether the application ever deletes catalogue rows is not checked: a
-    cascade that never fires is harmless, and a soft-delete column elsewhere is not
-    recognised as the policy.
+    `invoices`...). A table with an `author_id` to the users table counts as user content
+    (an article), not catalogue; audit columns (`created_by`) do not. Whether the
+    application ever deletes catalogue rows is not checked: a cascade that never fires is
+    harmless, and a soft-delete column elsewhere is not recognised as the policy.
     """
 
     meta = RuleMeta(
@@ -117,6 +124,7 @@ class CascadeDeleteUserData(ProjectRule):
     def check_project(self, project) -> Iterator[Finding]:
         orm = project.orm
         owners = self.owned_tables(orm)
+        authored = self.authored_tables(orm)
         cascades: dict[tuple[str, str], _Cascade] = {}
         # Tables only touched conditionally (`if inspector.has_table(...)`) may not exist.
         known = orm.table_names()
@@ -136,7 +144,7 @@ class CascadeDeleteUserData(ProjectRule):
                 key = (target.table, model.table)
                 cascades.setdefault(key, _Cascade(*key)).relationships.append((model, rel))
         for (child, parent), cascade in sorted(cascades.items()):
-            kind = self.risk(child, parent, owners)
+            kind = self.risk(child, parent, owners, authored)
             if kind:
                 yield self.report(cascade, kind, owners)
 
@@ -151,11 +159,22 @@ class CascadeDeleteUserData(ProjectRule):
         return owned
 
     @staticmethod
-    def risk(child: str, parent: str, owners: dict) -> str:
+    def authored_tables(orm) -> frozenset[str]:
+        """Tables whose rows a user wrote (`author_id` -> users): user content, not a
+        catalogue. Audit columns (`created_by`, `deleted_by`) do not count: an admin who
+        added a catalogue row does not own it."""
+        return frozenset(fk.table for fk in orm.foreign_keys()
+                         if fk.table and len(fk.columns) == 1 and AUTHOR_COLUMN.match(fk.column)
+                         and is_user_table(fk.target_table))
+
+    @staticmethod
+    def risk(child: str, parent: str, owners: dict, authored: frozenset[str]) -> str:
         if is_user_table(parent):
             return "financial" if is_financial_table(child) else ""
-        # Deleting a role or a tag removing its assignments is what an association row is for.
-        if child in owners and parent not in owners and not is_user_table(child) \
+        # Deleting a role or a tag removing its assignments is what an association row is for;
+        # deleting an article its author wrote removing the bookmarks of it, too.
+        if child in owners and parent not in owners and parent not in authored \
+                and not is_user_table(child) \
                 and not is_lookup_table(parent):
             return "catalog"
         return ""
