@@ -119,6 +119,25 @@ def test_stats_state_their_methods(nested) -> None:
     assert all(s.method for s in stats.values())
 
 
+def test_test_functions_are_what_pytest_collects(tmp_path: Path) -> None:
+    from prodaudit.model.inventory import build_stats
+
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text(
+        "import pytest\n\n\n@pytest.fixture\ndef test_user():\n    return 1\n\n\n"
+        "def test_helper():\n    pass\n")
+    (tests / "test_orders.py").write_text(
+        "import pytest\nfrom pytest import fixture\n\n\n@pytest.fixture(scope='module')\n"
+        "def test_payload():\n    return {}\n\n\n@fixture\nasync def test_client():\n    yield 1\n\n\n"
+        "def test_total():\n    def test_nested():\n        pass\n    assert True\n\n\n"
+        "class TestOrders:\n    def test_empty(self):\n        assert True\n\n\n"
+        "class Helpers:\n    def test_like(self):\n        pass\n")
+    project = run_audit(tmp_path, AuditOptions(use_cache=False, run_rules=False)).project
+    stats = {s.key: s for s in build_stats(project)}
+    assert stats["test_functions"].value == 2  # test_total and TestOrders.test_empty
+
+
 def test_inventory_command_json(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     proc = subprocess.run([sys.executable, "-m", "prodaudit", "inventory", str(FIXTURES / "bots_and_jobs"),

@@ -31,6 +31,23 @@ class ExternalHost:
     locations: tuple[Location, ...]
 
 
+def count_test_functions(project) -> int:
+    """The functions pytest would collect as tests (each parametrized case once)."""
+    return sum(1 for module in project.summaries("test")
+               if module.path.rsplit("/", 1)[-1] != "conftest.py"
+               for fn in module.functions if _is_test_function(fn))
+
+
+def _is_test_function(fn) -> bool:
+    if not fn.name.startswith("test") or fn.parent:
+        return False
+    if fn.class_name and not fn.class_name.split(".")[-1].startswith("Test"):
+        return False
+    # `@pytest.fixture def test_user()`: injected into tests, never run as one.
+    return not any(decorator.name.rsplit(".", 1)[-1] in ("fixture", "yield_fixture")
+                   for decorator in fn.decorators)
+
+
 def _python_stats(project) -> list[Stat]:
     stats: list[Stat] = []
     for kinds, label, key in ((("source",), "source", "source"), (("test",), "test", "test"),
@@ -51,13 +68,9 @@ def _python_stats(project) -> list[Stat]:
             Stat(f"{key}_blank_lines", f"{label} blank lines", sum(m.stats.blank for m in modules),
                  "lines with only whitespace"),
         ]
-    tests = project.summaries("test")
-    test_functions = sum(1 for m in tests for fn in m.functions
-                         if fn.name.startswith("test") and (not fn.class_name or fn.class_name.split(".")[-1].startswith("Test"))
-                         and not fn.parent)
-    stats.append(Stat("test_functions", "test functions", test_functions,
+    stats.append(Stat("test_functions", "test functions", count_test_functions(project),
                       "functions named test* at module level or in Test* classes, in test files "
-                      "(parametrized cases count once)"))
+                      "other than conftest.py, pytest fixtures excepted (parametrized cases count once)"))
     sources = project.summaries("source")
     stats.append(Stat("async_functions", "async functions", sum(1 for m in sources for f in m.functions if f.is_async),
                       "`async def` in source files, nested and methods included"))

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from prodaudit.findings import AuditResult, Finding, Location
+from prodaudit.model.inventory import count_test_functions
 from prodaudit.report.positive_facts import proven_practices
 
 # package (PEP 503 name or import name) -> (category, shown name)
@@ -222,10 +223,7 @@ def positives(result: AuditResult, metas: dict) -> tuple[Positive, ...]:
         migrations = project.files_of_kind("migration")
         if migrations:
             found.append(Positive("migrations", (("files", len(migrations)),)))
-        # The same count as the inventory's test_functions stat.
-        tests = sum(1 for m in project.summaries("test") for fn in m.functions
-                    if fn.name.startswith("test") and not fn.parent
-                    and (not fn.class_name or fn.class_name.split(".")[-1].startswith("Test")))
+        tests = count_test_functions(project)  # the inventory's test_functions stat
         if tests:
             found.append(Positive("tests", (("tests", tests), ("files", len(project.summaries("test"))))))
         endpoints = project.routes.endpoints

@@ -36,8 +36,20 @@ def _checks(fn: ast.AST) -> tuple[int, int]:
     return asserts, mocks
 
 
+def _is_fixture(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """`@pytest.fixture`, `@fixture(scope=...)`, `@pytest_asyncio.fixture`: a function
+    named test_* that pytest injects, never runs as a test."""
+    for decorator in fn.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        if name in ("fixture", "yield_fixture"):
+            return True
+    return False
+
+
 def extract(parsed) -> Iterator[TestCaseFact]:
-    if parsed.kind != "test":
+    # pytest collects tests from test modules, never from conftest.py (fixtures, hooks).
+    if parsed.kind != "test" or parsed.path.rsplit("/", 1)[-1] == "conftest.py":
         return
     for node in parsed.tree.body:
         candidates: list[tuple[str, ast.AST]] = []
@@ -48,5 +60,7 @@ def extract(parsed) -> Iterator[TestCaseFact]:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name.startswith("test"):
                     candidates.append((f"{node.name}.{item.name}", item))
         for qualname, fn in candidates:
+            if _is_fixture(fn):
+                continue
             asserts, mocks = _checks(fn)
             yield TestCaseFact(qualname, fn.lineno, asserts, mocks)
