@@ -26,6 +26,8 @@ CONSEQUENCE = {
     SDK: "every other request of this worker waits for the remote API",
     FILE: "the loop stalls for the disk read/write",
 }
+HOOK_CONSEQUENCE = ("it runs in a lifespan/startup/shutdown hook, so it delays the worker's start or stop "
+                    "(and any task already running on the loop), not requests")
 
 
 @register
@@ -79,7 +81,9 @@ class BlockingCallInAsync(BridgedRule, ProjectRule):
     `anyio.to_thread.run_sync` (also in a lambda) are not reported, nor are plain `def`
     routes and dependencies, which FastAPI runs in a thread pool. Sync database clients are
     PA202 and password hashing is PA206. Async code in a script that no route, bot handler
-    or background job reaches is reported as low.
+    or background job reaches is reported as low, and so is blocking done by a lifespan,
+    startup or shutdown hook itself (the worker serves nothing while it runs; tasks the
+    hook starts are judged as the background jobs they are).
     """
 
     needs = ("lifecycle",)
@@ -104,11 +108,15 @@ class BlockingCallInAsync(BridgedRule, ProjectRule):
         # Direct calls ruff reports are left to the bridge; ours are the ones it cannot see.
         blocks = [b for b in loop_blocks(project) if b.blocking.category in CATEGORIES
                   and (b.helper is not None or not b.blocking.ruff)]
+        hooks = {hook.function for hook in project.background.hooks}
         for group in grouped(blocks, self._direct_key):
             summary = summarize_group(project, group, reach)
             first = summary.first
-            severity = Severity.LOW if summary.scripts_only else worst(group)
-            consequence = CONSEQUENCE[first.blocking.category]
+            # Blocking in a lifespan/startup/shutdown hook itself delays the worker's start
+            # or stop; no request waits on that loop yet (or any more).
+            hooks_only = not summary.reached and all(b.caller.key in hooks for b in group)
+            severity = Severity.LOW if summary.scripts_only or hooks_only else worst(group)
+            consequence = HOOK_CONSEQUENCE if hooks_only else CONSEQUENCE[first.blocking.category]
             if first.helper is None:
                 message = (f"async `{first.caller.fact.qualname}` blocks the event loop with "
                            f"{summary.listed}: {consequence}")

@@ -118,6 +118,11 @@ class TimingUnsafeCompare(FileRule):
             if len(names) == 2 and names[0] == names[1]:
                 continue
             fn = module.enclosing_function(node)
+            # A pydantic validator of `password_confirm` comparing its value with the password.
+            if any(is_password_name(n) for n in names) and any(
+                    is_password_name(field) and set(words(field)) & CONFIRM_WORDS
+                    for field in _validated_fields(fn)):
+                continue
             if not self.verifies(module, node, fn):
                 continue  # a lookup (`if token == MAIN_TOKEN: return True`), not a credential check
             scope = module.scope_name(fn) if fn is not None else ""
@@ -155,4 +160,19 @@ def _name(node: ast.expr) -> str:
         return node.id
     if isinstance(node, ast.Attribute):
         return node.attr
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and \
+            isinstance(node.slice.value, str):
+        return node.slice.value  # info.data["password"]
     return ""
+
+
+def _validated_fields(fn) -> list[str]:
+    """The fields a pydantic validator (`@field_validator("password_confirm")`,
+    `@validator(...)`) checks: its decorators' string arguments."""
+    fields: list[str] = []
+    for deco in getattr(fn, "decorator_list", ()):
+        if isinstance(deco, ast.Call) and (dotted_name(deco.func) or "").rsplit(".", 1)[-1] in (
+                "field_validator", "validator"):
+            fields.extend(arg.value for arg in deco.args
+                          if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+    return fields
