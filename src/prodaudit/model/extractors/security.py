@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from prodaudit.model.values import dotted_name, source_text
@@ -189,11 +190,12 @@ class _SqlScope:
     """One function (or the module body): what its names are bound to and tested against."""
 
     def __init__(self, parsed, body_owner: ast.AST, scope: str, module_constants: dict[str, ast.expr],
-                 own: _OwnNodes):
+                 own: _OwnNodes, class_constants: Callable[[], frozenset[str]] = frozenset):
         self.parsed = parsed
         self.scope = scope
         self.owner = body_owner
         self.module_constants = module_constants
+        self.class_constants = class_constants
         self.bindings: dict[str, list[ast.expr]] = {}
         self.allow_listed: set[str] = set()
         self.literal_params: set[str] = set()
@@ -315,6 +317,9 @@ class _SqlScope:
                 return True  # Model.__tablename__, Column.name
             if node.attr == "value" and isinstance(node.value, ast.Name) and node.value.id in self.literal_params:
                 return True
+            if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls") and \
+                    node.attr in self.class_constants():
+                return True  # cls._threshold, declared `_threshold: ClassVar[float] = 0.5`
             return node.attr.isupper() and isinstance(node.value, ast.Name)  # Class.CONSTANT
         if isinstance(node, ast.Name):
             if node.id in self.allow_listed or node.id in self.literal_params:
@@ -356,6 +361,36 @@ class _SqlScope:
         if isinstance(node, ast.FormattedValue):
             return isinstance(node.value, ast.Name) and node.value.id in loop_names
         return False
+
+
+def _class_constants(parsed) -> frozenset[str]:
+    """Class attributes that only ever hold a number, a bool or a literal string: every
+    class-level assignment of the name in the module is such a constant (or is annotated
+    int/float/bool...), and no `obj.name = ...` rebinds it anywhere in the module."""
+    safe: dict[str, bool] = {}
+    stored = {node.attr for node in parsed.nodes(ast.Attribute) if isinstance(node.ctx, ast.Store)}
+    for node in parsed.nodes(ast.ClassDef):
+        for statement in node.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+                    isinstance(statement.targets[0], ast.Name):
+                name, value, annotation = statement.targets[0].id, statement.value, None
+            elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                name, value, annotation = statement.target.id, statement.value, statement.annotation
+            else:
+                continue
+            constant = isinstance(value, ast.Constant) and isinstance(value.value, (int, float, str)) \
+                and value.value is not None
+            annotated = annotation is not None and SAFE_ANNOTATION.match(
+                _without_classvar(source_text(annotation))) is not None
+            safe[name] = safe.get(name, True) and (constant or annotated)
+    return frozenset(name for name, ok in safe.items() if ok and name not in stored)
+
+
+def _without_classvar(annotation: str) -> str:
+    for prefix in ("ClassVar[", "typing.ClassVar[", "Final[", "typing.Final["):
+        if annotation.startswith(prefix) and annotation.endswith("]"):
+            return annotation[len(prefix):-1]
+    return annotation
 
 
 def _module_constants(tree: ast.Module) -> dict[str, ast.expr]:
@@ -403,6 +438,8 @@ def sql_builds(parsed) -> list[SqlBuild]:
         return []
     tree = parsed.tree
     module_constants = _module_constants(tree)
+    # Built on first need: only `cls.x`/`self.x` values in built SQL ask.
+    class_constants = functools.cache(lambda: _class_constants(parsed))
     contexts: dict[int, _SqlScope] = {}
     own_nodes: list[_OwnNodes] = []  # made on first need: most modules build no string
     sinks: dict[int, tuple[ast.Call, str]] = {}  # id(argument) -> (call, sink)
@@ -416,7 +453,8 @@ def sql_builds(parsed) -> list[SqlBuild]:
             if not own_nodes:
                 own_nodes.append(_OwnNodes(parsed))
             scope = parsed.scope_name(owner) if owner is not tree else ""
-            contexts[id(owner)] = _SqlScope(parsed, owner, scope, module_constants, own_nodes[0])
+            contexts[id(owner)] = _SqlScope(parsed, owner, scope, module_constants, own_nodes[0],
+                                            class_constants)
         return contexts[id(owner)]
 
     for call in parsed.nodes(ast.Call):

@@ -17,8 +17,9 @@ class SqlInjection(BridgedRule, ProjectRule):
     cursor, directly or through a local variable (`q = f"..."; session.execute(text(q))`).
     Values that cannot carry SQL are not reported: constants, `int()` conversions,
     parameters typed int/UUID/Literal, identifiers looked up in a fixed dict or checked
-    against a constant collection before use. String-built SQL that is not seen reaching
-    an execute call is reported through ruff S608.
+    against a constant collection before use, and `cls.x`/`self.x` where every class in the
+    module sets `x` to a literal (or annotates it int/float...) and nothing assigns it.
+    String-built SQL that is not seen reaching an execute call is reported through ruff S608.
 
     ## Why is this bad?
     Any value that reaches the string from a user can change the query: read other
