@@ -4,7 +4,7 @@ import os
 os.environ.setdefault("PRODAUDIT_STRICT", "1")
 
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.fixture

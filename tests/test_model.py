@@ -141,7 +141,7 @@ def test_test_functions_are_what_pytest_collects(tmp_path: Path) -> None:
 def test_inventory_command_json(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     proc = subprocess.run([sys.executable, "-m", "prodaudit", "inventory", str(FIXTURES / "bots_and_jobs"),
-                           "--format", "json", "--no-cache"], capture_output=True, text=True, env=env)
+                           "--format", "json", "--no-cache"], capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)
     assert [e["url"] for e in document["endpoints"]] == ["/login"]
@@ -149,5 +149,5 @@ def test_inventory_command_json(tmp_path: Path) -> None:
     assert {s["name"] for s in document["singletons"] if s["mutated_at_runtime"]} == {
         "svc.main:CACHE", "svc.main:limiter"}
     terminal = subprocess.run([sys.executable, "-m", "prodaudit", "inventory", str(FIXTURES / "fastapi_nested"),
-                               "--no-cache"], capture_output=True, text=True, env=env)
+                               "--no-cache"], capture_output=True, text=True, env=env, check=False)
     assert terminal.returncode == 0 and "/api/v1/items/v2/{item_id}" in terminal.stdout

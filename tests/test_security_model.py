@@ -122,7 +122,7 @@ use = (settings.cors_origins, settings.debug, settings.key, ORIGINS, settings.mi
 '''})
     security = project.security
     module = project.modules["main.py"]
-    call_values = [a for a in project.modules["main.py"].assignments if a.target == "use"][0].value.items
+    call_values = next(a for a in project.modules["main.py"].assignments if a.target == "use").value.items
     assert [security.setting_literal(v, module) for v in call_values] == [
         ["https://a.example"], True, "dev", ["*"], None]
 

@@ -120,7 +120,7 @@ class Cache:
         except FileNotFoundError:
             self.misses += 1
             return None
-        except Exception:  # corrupt or incompatible entry: recompute
+        except Exception:  # noqa: BLE001 - corrupt or incompatible entry: recompute
             self.misses += 1
             return None
         self.hits += 1

@@ -400,8 +400,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown rule {args.rule!r} (see `prodaudit rules`)")
     meta = rule.meta
     header = [f"{meta.id} {meta.slug}",
-              f"family: {meta.family}   dimension: {meta.dimension.value}   severity: "
-              f"{meta.severity.value}   confidence: {meta.confidence.value}   status: {meta.status.value}",
+              (f"family: {meta.family}   dimension: {meta.dimension.value}   severity: "
+               f"{meta.severity.value}   confidence: {meta.confidence.value}   status: {meta.status.value}"),
               f"effort: {meta.effort_minutes} min per finding"]
     if meta.ruff_codes:
         header.append(f"bridged from ruff: {', '.join(meta.ruff_codes)}")

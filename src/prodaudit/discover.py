@@ -32,12 +32,12 @@ FRONTEND_SUFFIXES = (".js", ".jsx", ".ts", ".tsx", ".vue", ".svelte", ".mjs", ".
 DEPLOY_NAMES = re.compile(
     r"^(dockerfile(\..*)?|.*\.dockerfile|(docker-)?compose([.-].*)?\.ya?ml|procfile|"
     r"gunicorn([._-]conf(ig)?)?\.py|fly\.toml|render\.yaml|app\.json|.*\.sh|nginx.*\.conf|"
-    r"supervisord?\.conf|railway\.(json|toml)|heroku\.yml)$", re.I)
+    r"supervisord?\.conf|railway\.(json|toml)|heroku\.yml)$", re.IGNORECASE)
 CONFIG_NAMES = re.compile(
     r"^(pyproject\.toml|setup\.cfg|setup\.py|requirements.*\.(txt|in)|pipfile(\.lock)?|"
     r"poetry\.lock|uv\.lock|pdm\.lock|\.env.*|.*\.ini|.*\.toml|.*\.ya?ml|\.pre-commit-config\.yaml|"
     r"\.flake8|\.pylintrc|mypy\.ini|tox\.ini|makefile|alembic\.ini|\.gitignore|\.dockerignore|"
-    r"package\.json)$", re.I)
+    r"package\.json)$", re.IGNORECASE)
 TEST_DIRS = frozenset({"tests", "test", "testing", "__tests__"})
 MIGRATION_DIRS = frozenset({"migrations", "alembic"})
 

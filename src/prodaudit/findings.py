@@ -152,7 +152,7 @@ _WS = re.compile(r"\s+")
 def fingerprint_of(finding: Finding) -> str:
     """Stable identity across edits: rule + path + anchor + normalized snippet, no lines."""
     snippet = _WS.sub(" ", finding.excerpt).strip()
-    raw = "\x1f".join((finding.rule_id, finding.location.path, finding.anchor, snippet))
+    raw = f"{finding.rule_id}\x1f{finding.location.path}\x1f{finding.anchor}\x1f{snippet}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
 
 

@@ -20,8 +20,8 @@ TASK_STARTERS = {"asyncio.create_task", "asyncio.ensure_future"}
 SCHEDULER_CLASSES = re.compile(r"^(apscheduler\.schedulers\.|aiocron|rocketry|arq\.|schedule$|"
                                r"celery\.|dramatiq|taskiq)")
 LOCK_CALL = re.compile(r"(\.lock$|acquire_lock|advisory_lock|redlock|leader|single_instance|"
-                       r"\.set$.*nx|try_lock)", re.I)
-LOCK_SQL = re.compile(r"pg_(try_)?advisory(_xact)?_lock", re.I)
+                       r"\.set$.*nx|try_lock)", re.IGNORECASE)
+LOCK_SQL = re.compile(r"pg_(try_)?advisory(_xact)?_lock", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

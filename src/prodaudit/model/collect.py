@@ -65,7 +65,7 @@ _DECISION_SET = frozenset(_DECISIONS)
 class _Frame:
     """What one function's body tells while it is visited."""
 
-    __slots__ = ("bound", "declared", "pending", "returns", "has_yield", "complexity", "awaits")
+    __slots__ = ("awaits", "bound", "complexity", "declared", "has_yield", "pending", "returns")
 
     def __init__(self) -> None:
         self.bound: set[str] = set()

@@ -427,9 +427,13 @@ class Project:
 
     def extra_inventory(self) -> dict[str, object]:
         """Inventory sections of the deployment, dependency and security models."""
-        from prodaudit.report.model_json import dependencies_json, deployment_json, to_json
-
-        from prodaudit.report.model_json import orm_json, settings_json
+        from prodaudit.report.model_json import (
+            dependencies_json,
+            deployment_json,
+            orm_json,
+            settings_json,
+            to_json,
+        )
 
         return {"deployment": deployment_json(self), "dependencies": dependencies_json(self),
                 "settings": settings_json(self), "orm": orm_json(self),

@@ -32,8 +32,8 @@ AUTH_NAME = re.compile(
     r"(current_?(active_?)?(super_?)?user|require|authenticat|authoriz|permission|"
     r"verify_(token|jwt|api_?key|signature|admin|user|access|webhook|telegram|init_data)|"
     r"check_(auth|permission|admin|token|access|role)|get_(current|auth)|is_admin|admin_(user|only|required)|"
-    r"login_required|api_?key|jwt|bearer|oauth|superuser|role)", re.I)
-RATE_LIMIT_NAME = re.compile(r"(rate_?limit|limiter|throttl)", re.I)
+    r"login_required|api_?key|jwt|bearer|oauth|superuser|role)", re.IGNORECASE)
+RATE_LIMIT_NAME = re.compile(r"(rate_?limit|limiter|throttl)", re.IGNORECASE)
 SECURITY_SCHEMES = "fastapi.security."
 
 
@@ -232,8 +232,7 @@ class RouteBuilder:
             if found is not None:
                 dep_module, fn = found
                 for param in fn.params:
-                    for dep in self.param_dependencies(param, dep_module, "nested", seen | {target}):
-                        nested.append(dep)
+                    nested.extend(self.param_dependencies(param, dep_module, "nested", seen | {target}))
         if any(d.is_auth for d in nested):
             is_auth = True
         if any(d.is_rate_limit for d in nested):
@@ -443,10 +442,7 @@ class RouteBuilder:
         """Router references inside `[a.router, *more_routers]`, following list names."""
         if value is None or depth > 4:
             return
-        if value.kind in ("list", "tuple", "set"):
-            for item in value.items:
-                yield from self.expand(item, module, depth + 1)
-        elif value.kind == "starred":
+        if value.kind in ("list", "tuple", "set", "starred"):
             for item in value.items:
                 yield from self.expand(item, module, depth + 1)
         elif value.kind in ("name", "attr"):

@@ -277,7 +277,7 @@ class _ImportIndex:
         for module_number, other in enumerate(sources):
             for import_number, fact in enumerate(other.imports):
                 slot = (module_number, import_number)
-                head, dot, last = fact.target.rpartition(".")
+                _, dot, last = fact.target.rpartition(".")
                 if dot:
                     self.by_last_part.setdefault(last, []).append((slot, other, fact))
                 imported = project.module_named(fact.target)

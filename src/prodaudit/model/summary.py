@@ -22,6 +22,7 @@ from functools import cache
 from prodaudit.findings import Finding, Location
 from prodaudit.model.astwalk import index_and_parents, qualified_names
 from prodaudit.model.collect import FactCollector
+from prodaudit.model.extractors import extractors
 from prodaudit.model.facts import (
     CommentFact,
     LineStats,
@@ -29,14 +30,13 @@ from prodaudit.model.facts import (
     ParseProblem,
     SuppressionFact,
 )
-from prodaudit.model.extractors import extractors
 from prodaudit.model.resolve import ImportTable, collect_imports
 from prodaudit.model.values import source_lines_for_text
 
 TASK_TAG = re.compile(r"\b(?i:TODO|FIXME|HACK)\b|\bXXX\b")
 SUPPRESSION = re.compile(
-    r"#\s*prodaudit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?(?P<reason>[^#]*)", re.I)
-NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.I)
+    r"#\s*prodaudit:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?(?P<reason>[^#]*)", re.IGNORECASE)
+NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 @dataclass
@@ -269,7 +269,7 @@ def classify_syntax_error(data: bytes, message: str = "") -> str:
         return "syntax"
     try:
         proc = subprocess.run([exe, "-c", "import ast,sys; ast.parse(sys.stdin.buffer.read())"],
-                              input=data, capture_output=True, timeout=20)
+                              input=data, capture_output=True, timeout=20, check=False)
     except (OSError, subprocess.SubprocessError):
         return "syntax"
     return "newer-syntax" if proc.returncode == 0 else "syntax"
@@ -278,7 +278,7 @@ def classify_syntax_error(data: bytes, message: str = "") -> str:
 def summarize(path: str, module: str, kind: str, is_package: bool, data: bytes, digest: str,
               file_rules: Sequence = (), extractor_names: Collection[str] | None = None) -> ModuleSummary:
     """`extractor_names`: which extractors to run (None: all of them)."""
-    base = dict(path=path, module=module, kind=kind, is_package=is_package, digest=digest)
+    base = {"path": path, "module": module, "kind": kind, "is_package": is_package, "digest": digest}
     try:
         source = decode_source(data)
     except (UnicodeDecodeError, SyntaxError, LookupError) as exc:

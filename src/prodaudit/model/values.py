@@ -106,7 +106,7 @@ def source_text(node: ast.AST) -> str:
     else:
         try:
             text = ast.unparse(node)
-        except Exception:  # ast.unparse can fail on odd trees; text is only informative
+        except Exception:  # noqa: BLE001 - ast.unparse can fail on odd trees; text is only informative
             return "<expr>"
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
 
@@ -187,9 +187,9 @@ def to_value(node: ast.AST | None, resolve: Callable[[str], str], depth: int = 0
         items = (to_value(node.left, resolve, depth), to_value(node.right, resolve, depth))
         return _value("binop", source_text(node), name=type(node.op).__name__, items=items,
                       line=line)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
-        if isinstance(node.op, ast.USub) and isinstance(node.operand.value, (int, float)):
-            return _value("const", source_text(node), const=-node.operand.value, line=line)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant) and \
+            isinstance(node.op, ast.USub) and isinstance(node.operand.value, (int, float)):
+        return _value("const", source_text(node), const=-node.operand.value, line=line)
     if isinstance(node, ast.Starred):
         return _value("starred", source_text(node), items=(to_value(node.value, resolve, depth),),
                       line=line)

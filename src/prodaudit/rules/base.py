@@ -131,7 +131,7 @@ class BridgedRule(Rule):
 
 
 def doc_section(doc: str, title: str) -> str:
-    pattern = re.compile(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", re.M | re.S)
+    pattern = re.compile(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)
     match = pattern.search(doc)
     return match.group(1).strip() if match else ""
 
@@ -143,7 +143,7 @@ def code_blocks(text: str) -> list[str]:
 
 def fenced_blocks(text: str) -> list[tuple[str, str]]:
     """(language, code) of every fenced block: python, dockerfile, yaml, toml, text..."""
-    return [(m.group(1).lower(), m.group(2)) for m in re.finditer(r"```([A-Za-z]*)\n(.*?)```", text, re.S)]
+    return [(m.group(1).lower(), m.group(2)) for m in re.finditer(r"```([A-Za-z]*)\n(.*?)```", text, re.DOTALL)]
 
 
 _REGISTRY: dict[str, type[Rule]] = {}

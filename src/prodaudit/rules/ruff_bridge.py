@@ -43,7 +43,7 @@ def ruff_binary() -> str | None:
         from ruff.__main__ import find_ruff_bin
 
         return os.fsdecode(find_ruff_bin())
-    except Exception:  # not installed as a package, or an unexpected layout
+    except Exception:  # noqa: BLE001 - not installed as a package, or an unexpected layout
         return shutil.which("ruff")
 
 
@@ -53,7 +53,7 @@ def ruff_version() -> str:
     if not binary:
         return ""
     try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip()

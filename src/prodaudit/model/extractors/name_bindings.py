@@ -247,7 +247,7 @@ def _inside(parsed, node: ast.AST, test) -> bool:
 class _BoundNames:
     """What one function's body binds (not counting nested functions, classes, lambdas)."""
 
-    __slots__ = ("local", "imported", "declared")
+    __slots__ = ("declared", "imported", "local")
 
     def __init__(self) -> None:
         self.local: set[str] = set()
@@ -274,9 +274,8 @@ def _names_bound_in_functions(parsed, is_package: bool) -> dict[int, _BoundNames
     index = parsed.node_index()
     load = ast.Load
     for node in index.get(ast.Name, ()):
-        if type(node.ctx) is not load:  # Store and Del
-            if (names := names_of(node)) is not None:
-                names.local.add(node.id)
+        if type(node.ctx) is not load and (names := names_of(node)) is not None:  # Store and Del
+            names.local.add(node.id)
     for kind in (*_FUNCS, ast.ClassDef):
         for node in index.get(kind, ()):
             if (names := names_of(node)) is not None:
@@ -487,9 +486,9 @@ class _AttributeScan:
             if isinstance(parent, (ast.Try, ast.TryStar)):
                 if any(child is s for s in parent.body) and self._guard(parent):
                     return True
-            elif isinstance(parent, (ast.If, ast.IfExp, ast.While, ast.BoolOp)):
-                if self.may_test_attributes and self._guard(parent):
-                    return True
+            elif isinstance(parent, (ast.If, ast.IfExp, ast.While, ast.BoolOp)) and \
+                    self.may_test_attributes and self._guard(parent):
+                return True
             child = parent
         return False
 

@@ -6,9 +6,9 @@ from prodaudit.findings import Confidence, Dimension, Finding, Severity
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 from prodaudit.rules.concurrency.multiworker import (
     is_queue,
-    web_reached,
     severity_for_workers,
     singleton_evidence,
+    web_reached,
     workers_evidence,
     workers_phrase,
 )

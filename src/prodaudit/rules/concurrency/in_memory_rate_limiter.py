@@ -7,10 +7,10 @@ from prodaudit.rules.base import ProjectRule, RuleMeta, register
 from prodaudit.rules.concurrency.multiworker import (
     configured_limit,
     is_queue,
-    web_reached,
     is_rate_limiter,
     severity_for_workers,
     singleton_evidence,
+    web_reached,
     workers_evidence,
     workers_phrase,
 )

@@ -14,9 +14,9 @@ from prodaudit.model.state import Singleton
 # Process-local by nature: each process needs its own clients, pools, locks and health
 # flags. State made only of these is not data that diverges between workers.
 INFRASTRUCTURE = re.compile(r"(client|connection|conn$|pool|health|last_check|engine|lock|"
-                            r"executor|loop|initiali[sz]ed|metric|task)", re.I)
-RATE_LIMITER = re.compile(r"(rate_?limit|limiter|throttl|attempt|too_many)", re.I)
-LIMIT_ARGUMENT = re.compile(r"(max|limit|attempts|times|calls|requests|rate)", re.I)
+                            r"executor|loop|initiali[sz]ed|metric|task)", re.IGNORECASE)
+RATE_LIMITER = re.compile(r"(rate_?limit|limiter|throttl|attempt|too_many)", re.IGNORECASE)
+LIMIT_ARGUMENT = re.compile(r"(max|limit|attempts|times|calls|requests|rate)", re.IGNORECASE)
 
 
 def severity_for_workers(workers, several: Severity, unknown: Severity, single: Severity) -> Severity:
@@ -67,8 +67,7 @@ def mutated_attributes(singleton: Singleton) -> set[str]:
     for _, _, mutation in web_reached(singleton):
         target = mutation.target
         for prefix in ("self.", "cls."):
-            if target.startswith(prefix):
-                target = target[len(prefix):]
+            target = target.removeprefix(prefix)
         names.add(target.split(".")[0])
     return names
 

@@ -6,11 +6,11 @@ from prodaudit.findings import Confidence, Dimension, Finding, Severity
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 from prodaudit.rules.concurrency.multiworker import (
     is_queue,
-    web_reached,
     is_rate_limiter,
     only_infrastructure,
     severity_for_workers,
     singleton_evidence,
+    web_reached,
     workers_evidence,
     workers_phrase,
 )

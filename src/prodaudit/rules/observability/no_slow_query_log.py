@@ -61,9 +61,9 @@ class NoSlowQueryLog(ProjectRule):
             return
         for module in project.summaries("source"):
             for call in module.calls:
-                if call.name.startswith("sqlalchemy.event.") or call.callee.endswith(("listens_for", "listen")):
-                    if any(a.const in CURSOR_EVENTS for a in call.args):
-                        return
+                if (call.name.startswith("sqlalchemy.event.") or call.callee.endswith(("listens_for", "listen"))) \
+                        and any(a.const in CURSOR_EVENTS for a in call.args):
+                    return
             for fact in module.imports:
                 if fact.target.startswith(("opentelemetry.instrumentation.sqlalchemy", "sentry_sdk")):
                     return

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from prodaudit.findings import Dimension, Evidence, Finding, Location, Severity
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
-TEMPLATE = re.compile(r"\.(example|sample|template|dist|defaults?|tmpl|test)(\.|$)", re.I)
+TEMPLATE = re.compile(r"\.(example|sample|template|dist|defaults?|tmpl|test)(\.|$)", re.IGNORECASE)
 # Settings that share a word with secrets but hold none (ACCESS_TOKEN_EXPIRE_MINUTES).
 NOT_SECRET_KEY = re.compile(r"(expire|ttl|minutes|seconds|hours|days|length|algorithm|type|lifetime|"
-                            r"timeout|enabled|_len$|max_|min_|header|name$|prefix)", re.I)
-SECRET_KEY = re.compile(r"(secret|password|passwd|token|api_?key|private_?key|credential|dsn|_url)", re.I)
+                            r"timeout|enabled|_len$|max_|min_|header|name$|prefix)", re.IGNORECASE)
+SECRET_KEY = re.compile(r"(secret|password|passwd|token|api_?key|private_?key|credential|dsn|_url)", re.IGNORECASE)
 PLACEHOLDER = re.compile(r"^(|change[-_]?(me|this|it)|replace[-_]?me|xxx+|\*+|<.*>|your[-_].*|example.*|dummy|test|"
-                         r"none|null|secret|password|todo|tbd|placeholder)$", re.I)
+                         r"none|null|secret|password|todo|tbd|placeholder)$", re.IGNORECASE)
 
 
 @register

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from prodaudit.findings import Dimension, Evidence, Finding, Severity
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
-BACKUP = re.compile(r"(backup|pg_dump|pgbackrest|wal-g|walg|barman|restic|borg)", re.I)
+BACKUP = re.compile(r"(backup|pg_dump|pgbackrest|wal-g|walg|barman|restic|borg)", re.IGNORECASE)
 
 
 @register

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from prodaudit.findings import Dimension, Evidence, Finding, Location, Severity
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
-HEALTH_PATH = re.compile(r"(health|healthz|ready|readiness|live|liveness|ping|status)", re.I)
+HEALTH_PATH = re.compile(r"(health|healthz|ready|readiness|live|liveness|ping|status)", re.IGNORECASE)
 
 
 @register

@@ -9,7 +9,7 @@ from prodaudit.rules.base import ProjectRule, RuleMeta, register
 LINTER_FILES = (".pre-commit-config.yaml", "ruff.toml", ".ruff.toml", ".flake8", "mypy.ini",
                 ".mypy.ini", ".pylintrc", "pylintrc", "tox.ini")
 LINTER_SECTIONS = re.compile(r"^\[(tool\.(ruff|black|mypy|pylint|isort|flake8|pyright)|flake8|mypy|pylint)",
-                             re.M)
+                             re.MULTILINE)
 
 
 @register

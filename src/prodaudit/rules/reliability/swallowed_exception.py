@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from prodaudit.findings import Dimension, Severity
 from prodaudit.rules.base import BridgedRule, RuleMeta, register
 
@@ -51,4 +53,4 @@ class SwallowedException(BridgedRule):
     )
     # BLE001 also fires on handlers that log without a traceback: a review item, not a
     # proven swallow (seed 002 counted 79 such handlers as one P1 item).
-    severity_by_code = {"BLE001": Severity.INFO}
+    severity_by_code: ClassVar[dict[str, Severity]] = {"BLE001": Severity.INFO}
