@@ -29,7 +29,7 @@ DYNAMIC_CALLS = frozenset({"globals", "vars", "locals", "exec"})  # and builtins
 
 @dataclass(frozen=True)
 class NameBinding:
-    kind: str  # def, class, assign, import, loop, with, except, global, del, match, walrus
+    kind: str  # def, class, assign, import, loop, with, except, global, del, match, walrus, type
     line: int
     target: str = ""  # imports: the absolute dotted name bound
 
@@ -137,6 +137,9 @@ def _import_targets(parsed, node, is_package: bool) -> list[tuple[str, str]]:
     return found
 
 
+_TYPE_ALIAS = getattr(ast, "TypeAlias", None)  # Python 3.12+
+
+
 def _statement_bindings(node: ast.AST, has_walrus: bool) -> list[tuple[str, str]]:
     """Names one statement binds in its own scope (not in nested scopes). `has_walrus`:
     whether the module has any `:=` (when not, statements are not searched for one)."""
@@ -154,6 +157,8 @@ def _statement_bindings(node: ast.AST, has_walrus: bool) -> list[tuple[str, str]
                 found += [(n, "with") for n in _target_names(item.optional_vars)]
     elif isinstance(node, ast.ExceptHandler) and node.name:
         found.append((node.name, "except"))
+    elif _TYPE_ALIAS is not None and isinstance(node, _TYPE_ALIAS):
+        found.append((node.name.id, "type"))  # `type Sorting[T] = tuple[T, bool]` (PEP 695)
     elif isinstance(node, ast.Delete):
         for target in node.targets:
             found += [(n, "del") for n in _target_names(target)]
