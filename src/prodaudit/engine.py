@@ -310,7 +310,7 @@ def run_audit(target: Path, options: AuditOptions = AuditOptions()) -> AuditResu
     rule_times = [(f"rule {outcome.rule_id}", outcome.seconds) for outcome in outcomes]
     kinds = {f.path: f.kind for f in python_files}
     ruff_results = bridge.collect()
-    findings.extend(bridge.findings(ruff_results, kinds, project.line, summaries))
+    findings.extend(bridge.findings(ruff_results, kinds, project.line, summaries, project))
     if bridge.problem:
         notes.append(AuditNote("warning", bridge.problem))
     if cache.problem:

@@ -129,6 +129,12 @@ class BridgedRule(Rule):
         `module` is the file's ModuleSummary (None when it was not parsed)."""
         return True
 
+    @classmethod
+    def accepts_in_project(cls, project, code: str, path: str, line: int) -> bool:
+        """Like accepts, for noise only the project model reveals (an Enum class defined
+        in another module, say). Called after accepts, when the model exists."""
+        return True
+
 
 def doc_section(doc: str, title: str) -> str:
     pattern = re.compile(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL)

@@ -163,7 +163,7 @@ class RuffBridge:
         return results
 
     def findings(self, results: dict[str, list[RuffDiagnostic]], kinds: dict[str, str],
-                 line_of: Callable[[str, int], str], modules: dict) -> list[Finding]:
+                 line_of: Callable[[str, int], str], modules: dict, project=None) -> list[Finding]:
         out = []
         for path, diagnostics in sorted(results.items()):
             for diag in diagnostics:
@@ -175,6 +175,8 @@ class RuffBridge:
                     continue
                 if not rule.accepts(diag.code, diag.message, path, line_of(path, diag.line),
                                     modules.get(path)):
+                    continue
+                if project is not None and not rule.accepts_in_project(project, diag.code, path, diag.line):
                     continue
                 severity = rule.severity_by_code.get(diag.code, rule.meta.severity)
                 out.append(Finding(

@@ -7,6 +7,8 @@ from prodaudit.findings import Confidence, Dimension, Evidence, Finding, Locatio
 from prodaudit.model.extractors.security import SqlBuild
 from prodaudit.rules.base import BridgedRule, ProjectRule, RuleMeta, register
 
+ENUM_BASES = frozenset({"enum.Enum", "enum.StrEnum", "enum.IntEnum", "enum.Flag", "enum.IntFlag"})
+
 
 @register
 class SqlInjection(BridgedRule, ProjectRule):
@@ -17,8 +19,9 @@ class SqlInjection(BridgedRule, ProjectRule):
     cursor, directly or through a local variable (`q = f"..."; session.execute(text(q))`).
     Values that cannot carry SQL are not reported: constants, `int()` conversions,
     parameters typed int/UUID/Literal, identifiers looked up in a fixed dict or checked
-    against a constant collection before use, and `cls.x`/`self.x` where every class in the
-    module sets `x` to a literal (or annotates it int/float...) and nothing assigns it.
+    against a constant collection before use, parameters annotated with an Enum class of
+    the project, and `cls.x`/`self.x` where every class in the module sets `x` to a literal
+    (or annotates it int/float...) and nothing assigns it.
     String-built SQL that is not seen reaching an execute call is reported through ruff S608.
 
     ## Why is this bad?
@@ -62,7 +65,8 @@ class SqlInjection(BridgedRule, ProjectRule):
     severity_by_code: ClassVar[dict[str, Severity]] = {"S608": Severity.MEDIUM}
 
     def check_project(self, project) -> Iterator[Finding]:
-        builds = [(m, b) for m, b in project.security.sql_builds() if not b.safe and b.sink_line]
+        builds = [(m, b) for m, b in project.security.sql_builds()
+                  if not b.safe and b.sink_line and not self.enum_values_only(project, m, b)]
         if not builds:
             return
         graph = project.callgraph
@@ -95,6 +99,38 @@ class SqlInjection(BridgedRule, ProjectRule):
                 evidence=evidence,
                 anchor=f"{key}:sql:{build.unsafe_parts[0] if build.unsafe_parts else ''}",
             )
+
+    @classmethod
+    def accepts_in_project(cls, project, code: str, path: str, line: int) -> bool:
+        """Drop S608 where the only values built in are Enum-typed parameters."""
+        module = project.modules.get(path)
+        if module is None:
+            return True
+        here = [b for b in module.facts_of(SqlBuild) if b.line == line]
+        return not here or not all(b.safe or cls.enum_values_only(project, module, b) for b in here)
+
+    @classmethod
+    def enum_values_only(cls, project, module, build) -> bool:
+        """Every value built in is a parameter annotated with an Enum class of the project
+        (`event: WebhookEventType`): FastAPI admits only its members, fixed strings."""
+        fn = module.function(build.scope) if build.scope else None
+        if fn is None or not build.unsafe_parts:
+            return False
+        params = {param.name: param for param in fn.params}
+        return all(part in params and params[part].annotation is not None
+                   and cls.is_enum(project, params[part].annotation, module, 0)
+                   for part in build.unsafe_parts)
+
+    @classmethod
+    def is_enum(cls, project, annotation, module, depth: int) -> bool:
+        if depth > 4 or annotation.kind not in ("name", "attr"):
+            return False
+        if annotation.name in ENUM_BASES:
+            return True
+        found = project.resolve_symbol(annotation.name)
+        target, qualname = found if found is not None else (module, annotation.text)
+        fact = target.class_fact(qualname)
+        return fact is not None and any(cls.is_enum(project, base, target, depth + 1) for base in fact.bases)
 
     @classmethod
     def accepts(cls, code: str, message: str, path: str, line_text: str, module) -> bool:

@@ -17,6 +17,9 @@ DIGEST_METHODS = frozenset({"hexdigest", "digest"})
 VERIFY_WORDS = frozenset({"verify", "verified", "validate", "valid", "check", "authenticate", "auth",
                           "authorize", "authorise", "webhook", "callback", "login", "signature",
                           "signed", "secure", "compare", "match", "matches", "require", "guard"})
+# Methods whose arguments are SQLAlchemy column expressions, compiled to SQL.
+SQL_EXPRESSION_CALLS = frozenset({"where", "filter", "having", "join", "outerjoin", "and_", "or_", "not_",
+                                  "case", "on_conflict_do_update", "on_conflict_do_nothing"})
 HTTP_DECORATORS = frozenset({"get", "post", "put", "patch", "delete", "api_route", "route", "websocket",
                              "middleware"})
 
@@ -90,7 +93,8 @@ class TimingUnsafeCompare(FileRule):
 
     ## Known limitations
     Secrets are recognised by name; a secret in a variable called `value` is missed.
-    Comparisons of two user inputs (a password and its confirmation) are not reported.
+    Comparisons of two user inputs (a password and its confirmation) are not reported, nor
+    are column expressions inside SQLAlchemy `where()`/`filter()` (the database compares).
     """
 
     meta = RuleMeta(
@@ -117,6 +121,8 @@ class TimingUnsafeCompare(FileRule):
                 continue
             if len(names) == 2 and names[0] == names[1]:
                 continue
+            if self.in_sql_expression(module, node):
+                continue
             fn = module.enclosing_function(node)
             # A pydantic validator of `password_confirm` comparing its value with the password.
             if any(is_password_name(n) for n in names) and any(
@@ -132,6 +138,22 @@ class TimingUnsafeCompare(FileRule):
                 f"a guess is right; use hmac.compare_digest",
                 module.location(node), anchor=f"{module.module}:{scope}:{secret}")
 
+
+    @staticmethod
+    def in_sql_expression(module, node: ast.Compare) -> bool:
+        """`select(T).where(T.token == value)`: a column expression the database compares,
+        not a comparison whose time Python leaks."""
+        parent = module.parent(node)
+        while isinstance(parent, (ast.BoolOp, ast.UnaryOp, ast.Call)):
+            if isinstance(parent, ast.Call):
+                func = parent.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if name in SQL_EXPRESSION_CALLS:
+                    return True
+                if name not in ("and_", "or_", "not_"):
+                    return False
+            parent = module.parent(parent)
+        return False
 
     @staticmethod
     def verifies(module, node: ast.Compare, fn) -> bool:
