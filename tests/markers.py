@@ -31,7 +31,7 @@ class Marker:
 
 def fixture_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and (
-        p.suffix in TEXT_SUFFIXES or p.name.startswith(("Dockerfile", "Procfile"))))
+        p.suffix in TEXT_SUFFIXES or p.name.startswith(("Dockerfile", "Procfile", ".env"))))
 
 
 def read_markers(root: Path) -> list[Marker]:

@@ -33,6 +33,8 @@ AUTH_NAME = re.compile(
     r"verify_(token|jwt|api_?key|signature|admin|user|access|webhook|telegram|init_data)|"
     r"check_(auth|permission|admin|token|access|role)|get_(current|auth)|is_admin|admin_(user|only|required)|"
     r"login_required|api_?key|jwt|bearer|oauth|superuser|role)", re.IGNORECASE)
+# dependency-injector markers: `Depends(Provide[Container.service])`.
+INJECTED_SERVICE = frozenset({"Provide", "Provider", "Closing"})
 RATE_LIMIT_NAME = re.compile(r"(rate_?limit|limiter|throttl)", re.IGNORECASE)
 SECURITY_SCHEMES = "fastapi.security."
 
@@ -224,6 +226,11 @@ class RouteBuilder:
         nested: list[Dependency] = []
         is_auth = bool(AUTH_NAME.search(target.rsplit(".", 1)[-1] if target else text))
         is_rate = bool(RATE_LIMIT_NAME.search(target or text))
+        if target_value is not None and target_value.kind == "subscript" and \
+                target_value.name.rsplit(".", 1)[-1] in INJECTED_SERVICE:
+            # `Depends(Provide[Container.jwt_service])`: dependency-injector hands over a
+            # service object; whatever it is named, receiving it checks nobody.
+            is_auth = is_rate = False
         if target and target not in seen and len(seen) < 6:
             scheme = self._security_scheme(target)
             if scheme:

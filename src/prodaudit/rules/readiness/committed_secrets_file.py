@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from prodaudit.findings import Dimension, Evidence, Finding, Location, Severity
 from prodaudit.rules.base import ProjectRule, RuleMeta, register
 
-TEMPLATE = re.compile(r"\.(example|sample|template|dist|defaults?|tmpl|test)(\.|$)", re.IGNORECASE)
+# `.env.test`/`.env.testing`: test settings, committed on purpose with test values.
+TEMPLATE = re.compile(r"\.(example|sample|template|dist|defaults?|tmpl|test|testing|tests)(\.|$)", re.IGNORECASE)
 # Settings that share a word with secrets but hold none (ACCESS_TOKEN_EXPIRE_MINUTES).
 NOT_SECRET_KEY = re.compile(r"(expire|ttl|minutes|seconds|hours|days|length|algorithm|type|lifetime|"
                             r"timeout|enabled|_len$|max_|min_|header|name$|prefix)", re.IGNORECASE)
 SECRET_KEY = re.compile(r"(secret|password|passwd|token|api_?key|private_?key|credential|dsn|_url)", re.IGNORECASE)
+# Placeholders written out: "*** REPLACE ***", "fakefakefake", "changeme-in-prod".
+PLACEHOLDER_WORD = re.compile(r"replace|change[-_ ]?me|fake|dummy|placeholder|\*\*\*", re.IGNORECASE)
 PLACEHOLDER = re.compile(r"^(|change[-_]?(me|this|it)|replace[-_]?me|xxx+|\*+|<.*>|your[-_].*|example.*|dummy|test|"
                          r"none|null|secret|password|todo|tbd|placeholder)$", re.IGNORECASE)
 
@@ -19,9 +22,10 @@ PLACEHOLDER = re.compile(r"^(|change[-_]?(me|this|it)|replace[-_]?me|xxx+|\*+|<.
 class CommittedSecretsFile(ProjectRule):
     """
     ## What it does
-    Finds `.env` files (not `.env.example`/`.sample`/`.template`) in the audited tree that
-    give values to secret-looking variables (SECRET, PASSWORD, TOKEN, API_KEY, *_URL with
-    credentials...), and reports a project that reads environment variables but ships no
+    Finds `.env` files (not `.env.example`/`.sample`/`.template`, nor the test settings
+    `.env.test`/`.env.testing`) in the audited tree that give values to secret-looking
+    variables (SECRET, PASSWORD, TOKEN, API_KEY, *_URL with credentials...; placeholders
+    such as `changeme`, `*** REPLACE ***` or `fakefake` do not count), and reports a project that reads environment variables but ships no
     `.env.example` (info). Files ignored by .gitignore are not audited at all.
 
     ## Why is this bad?
@@ -66,7 +70,8 @@ class CommittedSecretsFile(ProjectRule):
             for number, line in enumerate(text.splitlines(), start=1):
                 key, sep, value = line.strip().removeprefix("export ").partition("=")
                 value = value.strip().strip("'\"")
-                if not sep or key.startswith("#") or not SECRET_KEY.search(key) or PLACEHOLDER.match(value):
+                if not sep or key.startswith("#") or not SECRET_KEY.search(key) or PLACEHOLDER.match(value) \
+                        or PLACEHOLDER_WORD.search(value):
                     continue
                 if NOT_SECRET_KEY.search(key) or "${" in value:
                     continue  # not a secret setting, or a value composed from other variables

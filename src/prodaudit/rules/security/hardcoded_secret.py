@@ -117,8 +117,20 @@ class HardcodedSecret(BridgedRule, ProjectRule):
         values = [m.group(2) for m in STRING.finditer(line_text)]
         if not values:
             return True  # multi-line statement: trust ruff
+        name = named.group(1).lower() if named else ""
         return any(value.strip().lower() not in NOT_SECRETS and not ENV_NAME.match(value)
-                   for value in values)
+                   and not _label_of(name, value) for value in values)
+
+    @classmethod
+    def accepts_in_project(cls, project, code: str, path: str, line: int) -> bool:
+        """Enum members (`access_token = "myapp_access_token"` in a StrEnum) name kinds of
+        tokens; their values are labels."""
+        module = project.modules.get(path)
+        if module is None:
+            return True
+        return not any(fact.line <= line <= fact.end_line and any(
+            base.name.rsplit(".", 1)[-1].endswith("Enum") for base in fact.bases)
+            for fact in module.classes)
 
     def check_project(self, project) -> Iterator[Finding]:
         yield from self.settings_defaults(project)
@@ -244,3 +256,11 @@ class HardcodedSecret(BridgedRule, ProjectRule):
 
 def _preview(value: str) -> str:
     return repr(value if len(value) <= 6 else value[:3] + "...")
+
+
+def _label_of(name: str, value: str) -> bool:
+    """A text, not a credential: words separated by spaces ("You posted a token, go revoke
+    it"), or a value that spells its own name (`access_token = "access_token"`). A value
+    merely containing the name (`SECRET_KEY = "secret_key_dev"`) is still a default secret."""
+    text = value.strip()
+    return " " in text or (bool(name) and text.lower() == name)
