@@ -23,6 +23,8 @@ PLAIN_BASES = frozenset({"object", "pydantic.BaseModel", "Exception", "ValueErro
                          "TypeError", "KeyError", "LookupError", "typing.NamedTuple",
                          "typing.TypedDict", "typing_extensions.TypedDict", "enum.Enum",
                          "enum.IntEnum", "enum.StrEnum", "str", "int", "dict"})
+# pydantic calls the model_* methods of their subclasses itself.
+PYDANTIC_MODELS = frozenset({"pydantic.BaseModel", "pydantic.RootModel"})
 # Called by servers and tools by name, from config files they load themselves.
 CONVENTIONAL_HOOKS = frozenset({
     "main", "on_starting", "on_reload", "when_ready", "pre_fork", "post_fork", "post_worker_init",
@@ -143,6 +145,8 @@ class DeadCodeFinder:
                     continue  # nested classes are left alone; an unused class is one finding
                 if not self.plain(summary, cls) or fn.is_stub:
                     continue  # framework subclasses; abstract-style placeholders
+                if name.startswith("model_") and any(base.name in PYDANTIC_MODELS for base in cls.bases):
+                    continue  # pydantic's own hooks (model_post_init, model_parametrized_name)
                 if self.hierarchy.overridden(summary, cls, name) or self.hierarchy.overrides(summary, cls, name):
                     continue
                 yield Unused("method", name, fn.qualname, summary.module, location, METHOD_CONFIDENCE)

@@ -11,7 +11,9 @@ from prodaudit.rules.security.names import is_secret_name, words
 AUTH_COOKIE_WORDS = frozenset({"session", "sess", "sid", "token", "jwt", "auth", "refresh", "access",
                                "remember", "login", "identity", "sessionid"})
 # csrf cookies are read by the page's script in the double-submit pattern: httponly breaks them.
-NOT_AUTH_COOKIE_WORDS = frozenset({"csrf", "xsrf", "theme", "lang", "locale", "consent", "tz"})
+# `last_login_method`, `login_hint`: which sign-in to offer, not a credential.
+NOT_AUTH_COOKIE_WORDS = frozenset({"csrf", "xsrf", "theme", "lang", "locale", "consent", "tz", "method",
+                                   "hint", "provider"})
 # Frameworks whose set_cookie defaults samesite to "lax" (a missing samesite is then fine).
 LAX_BY_DEFAULT = ("fastapi", "starlette")
 CONSEQUENCES = {
